@@ -1,0 +1,30 @@
+#pragma once
+
+#include <Eigen/Core>
+#include <locale>
+#include <sstream>
+#include <string>
+
+namespace nabla::detail {
+
+/// Concatenates the arguments as text in the classic locale, so messages never depend on the
+/// user's locale.
+template <class... Parts>
+std::string cat(const Parts&... parts) {
+    std::ostringstream out;
+    out.imbue(std::locale::classic());
+    (out << ... << parts);
+    return out.str();
+}
+
+/// "rows x cols", the way every shape appears in nabla's messages.
+inline std::string shape(Eigen::Index rows, Eigen::Index cols) {
+    return cat(rows, "x", cols);
+}
+
+/// "1 sample" or "4 samples".
+inline std::string samples(Eigen::Index count) {
+    return cat(count, count == 1 ? " sample" : " samples");
+}
+
+}  // namespace nabla::detail

@@ -1,0 +1,200 @@
+#pragma once
+
+#include <nabla/activation.hpp>
+#include <nabla/detail/format.hpp>
+#include <nabla/error.hpp>
+
+#include <Eigen/Core>
+#include <cmath>
+
+namespace nabla::detail {
+
+/// Throws ShapeError unless `layer` takes as many inputs as `below` gives outputs.
+template <class Layer, class Below>
+void check_layers_chain(const Layer& layer, const Below& below) {
+    if (layer.inputs() != below.outputs()) {
+        throw ShapeError(cat(layer.name(), " has ", layer.inputs(), " inputs but ", below.name(),
+                             " has ", below.outputs(), " outputs"));
+    }
+}
+
+/// Throws ConfigError unless `Loss` can be computed on an output activation of this kind.
+template <class Loss>
+void check_loss_fits(ActivationKind output) {
+    if (!Loss::accepts(output)) {
+        throw ConfigError(cat("the loss does not fit the output activation ", to_string(output),
+                              ": CrossEntropy needs softmax, BinaryCrossEntropy needs sigmoid"));
+    }
+}
+
+/// The passes every network shares, written once over the derived network's layers. The
+/// derived class provides layer(i), for_each_layer(f), for_each_layer_reverse(f) (f gets a layer
+/// and its index: a std::integral_constant for Network, a std::size_t for DynamicNetwork),
+/// last_index(), inputs() and outputs(). Only the loops differ: a tuple unrolled at compile time
+/// or a vector walked at run time.
+template <class Derived, class Scalar>
+class NetworkBase {
+public:
+    /// Forward pass (§1.2): z = W a + b, a = σ(z), layer by layer. `x` is inputs × batch, one
+    /// sample per column; returns aᴸ (outputs × batch), which lives in `ws`.
+    template <class X, class Workspace>
+    const auto& forward(const Eigen::MatrixBase<X>& x, Workspace& ws) const {
+        load(x, ws);
+        return run_forward(ws);
+    }
+
+    /// Forward pass, then the backward pass of equations (1)–(6) for the targets `y` (outputs ×
+    /// batch). Afterwards ws holds every zˡ, aˡ, δˡ, ∂C/∂Wˡ and ∂C/∂bˡ, each gradient the mean
+    /// over the batch. Returns the batch cost C.
+    template <class X, class Y, class Workspace>
+    auto backward(const Eigen::MatrixBase<X>& x, const Eigen::MatrixBase<Y>& y,
+                  Workspace& ws) const {
+        load(x, ws);
+        return run_backward(ws, y);
+    }
+
+    /// The batch cost C of `x` against `y` (forward pass only).
+    template <class X, class Y, class Workspace>
+    auto loss(const Eigen::MatrixBase<X>& x, const Eigen::MatrixBase<Y>& y, Workspace& ws) const {
+        load(x, ws);
+        check_targets(y, ws.batch_size());
+        run_forward(ws);
+        return cost(ws, y);
+    }
+
+    /// The batch cost C of `x` against `y`, with a workspace of its own.
+    template <class X, class Y, class D = Derived>
+    auto loss(const Eigen::MatrixBase<X>& x, const Eigen::MatrixBase<Y>& y) const {
+        typename D::template Workspace<> ws;
+        return loss(x, y, ws);
+    }
+
+    /// aᴸ for `x` (inputs × batch) as a matrix of its own, outputs × batch. Allocates a
+    /// workspace per call: use forward() with a reused workspace in a loop.
+    template <class X, class D = Derived>
+    typename D::OutputBatch predict(const Eigen::MatrixBase<X>& x) const {
+        typename D::template Workspace<> ws;
+        return forward(x, ws);
+    }
+
+    /// ∂C/∂x = (W¹)ᵀδ¹ (§2.4.2 applied to the first layer), inputs × batch, after backward() on
+    /// `ws`: how the cost moves with each input. Kept out of backward() because training never
+    /// needs it and it costs as much as the first layer's forward pass.
+    template <class Workspace>
+    const auto& input_gradient(Workspace& ws) const {
+        const auto first = derived().first_index();
+        auto& gradient = ws.da_below(first);
+        gradient.resize(ws.input().rows(), ws.input().cols());
+        derived().layer(first).propagate(ws.layer(first), gradient);
+        return ws.input_gradient();
+    }
+
+    /// One step of gradient descent with the gradients in `ws`: W ← W − η∇W, b ← b − η∇b.
+    template <class Workspace>
+    void update(const Workspace& ws, Scalar learning_rate) {
+        derived().for_each_layer(
+            [&](auto& layer, auto i) { layer.update(ws.layer(i), learning_rate); });
+    }
+
+    /// backward(), then update() unless the cost or a gradient is not finite, in which case it
+    /// throws NumericalError and leaves the weights as they were. Returns the batch cost.
+    template <class X, class Y, class Workspace>
+    auto train_step(const Eigen::MatrixBase<X>& x, const Eigen::MatrixBase<Y>& y, Workspace& ws,
+                    Scalar learning_rate) {
+        const auto c = backward(x, y, ws);
+        check_finite(c, ws, "train_step");
+        update(ws, learning_rate);
+        return c;
+    }
+
+    /// The forward pass on the batch already in ws.input() (sized by ws.prepare()); returns aᴸ.
+    template <class Workspace>
+    const auto& run_forward(Workspace& ws) const {
+        derived().for_each_layer(
+            [&](const auto& layer, auto i) { layer.forward(ws.input_of(i), ws.layer(i)); });
+        return ws.output();
+    }
+
+    /// forward + backward on the batch already in ws.input(); returns the batch cost.
+    template <class Workspace, class Y>
+    auto run_backward(Workspace& ws, const Eigen::MatrixBase<Y>& y) const {
+        check_targets(y, ws.batch_size());
+        run_forward(ws);
+        const auto c = cost(ws, y);
+        const auto last = derived().last_index();
+        derived().layer(last).template output_delta<typename Derived::Loss>(ws.layer(last), y);
+        derived().for_each_layer_reverse([&](const auto& layer, auto i) {
+            if (i != last) layer.hidden_delta(ws.layer(i));          // (4)
+            layer.gradients(ws.input_of(i), ws.layer(i));            // (2), (3), (5), (6)
+            if (i > 0) layer.propagate(ws.layer(i), ws.da_below(i));  // (Wˡ)ᵀδˡ for (4) below
+        });
+        return c;
+    }
+
+    /// Throws NumericalError naming `where` unless the cost and every gradient in ws are finite.
+    template <class Workspace>
+    static void check_finite(Scalar c, const Workspace& ws, const std::string& where) {
+        if (!std::isfinite(c)) {
+            throw NumericalError(cat(where, ": the loss is ", c,
+                                     "; the weights are left as they were before this step"));
+        }
+        if (!ws.gradients_finite()) {
+            throw NumericalError(cat(where, ": a gradient is not finite (the loss is ", c,
+                                     "); the weights are left as they were before this step"));
+        }
+    }
+
+    /// Throws ShapeError unless `y` has one row per output and `batch` columns.
+    template <class Y>
+    void check_targets(const Eigen::MatrixBase<Y>& y, Eigen::Index batch) const {
+        if constexpr (Y::RowsAtCompileTime != Eigen::Dynamic &&
+                      Derived::OutputsAtCompileTime != Eigen::Dynamic) {
+            static_assert(int(Y::RowsAtCompileTime) == int(Derived::OutputsAtCompileTime),
+                          "NABLA_TARGET_ROWS_DO_NOT_MATCH_THE_OUTPUT_LAYER");
+        }
+        if (y.rows() != derived().outputs()) {
+            throw ShapeError(cat("targets have ", y.rows(), " rows, the output layer (layer ",
+                                 derived().layer_count(), ") has ", derived().outputs(),
+                                 " neurons"));
+        }
+        if (y.cols() != batch) {
+            throw ShapeError(cat("inputs have ", samples(batch), " (columns) but targets have ",
+                                 y.cols()));
+        }
+    }
+
+    /// Throws ShapeError unless `x` has one row per input and at least one column.
+    template <class X>
+    void check_inputs(const Eigen::MatrixBase<X>& x) const {
+        if constexpr (X::RowsAtCompileTime != Eigen::Dynamic &&
+                      Derived::InputsAtCompileTime != Eigen::Dynamic) {
+            static_assert(int(X::RowsAtCompileTime) == int(Derived::InputsAtCompileTime),
+                          "NABLA_INPUT_ROWS_DO_NOT_MATCH_THE_FIRST_LAYER");
+        }
+        if (x.cols() == 0) throw ShapeError("the batch is empty (0 columns)");
+        if (x.rows() != derived().inputs()) {
+            throw ShapeError(cat(derived().layer(derived().first_index()).name(), ": input has ",
+                                 x.rows(), " rows, the layer expects ", derived().inputs()));
+        }
+    }
+
+private:
+    const Derived& derived() const { return static_cast<const Derived&>(*this); }
+    Derived& derived() { return static_cast<Derived&>(*this); }
+
+    template <class X, class Workspace>
+    void load(const Eigen::MatrixBase<X>& x, Workspace& ws) const {
+        check_inputs(x);
+        ws.prepare(derived(), x.cols());
+        ws.input() = x;
+    }
+
+    template <class Workspace, class Y>
+    auto cost(const Workspace& ws, const Eigen::MatrixBase<Y>& y) const {
+        const auto last = derived().last_index();
+        const auto& state = ws.layer(last);
+        return Derived::Loss::cost(derived().layer(last).activation(), state.z, state.a, y);
+    }
+};
+
+}  // namespace nabla::detail

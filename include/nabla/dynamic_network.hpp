@@ -1,0 +1,127 @@
+#pragma once
+
+#include <nabla/any_activation.hpp>
+#include <nabla/detail/format.hpp>
+#include <nabla/detail/network_base.hpp>
+#include <nabla/error.hpp>
+#include <nabla/layer.hpp>
+#include <nabla/random.hpp>
+#include <nabla/workspace.hpp>
+
+#include <Eigen/Core>
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+namespace nabla {
+
+/// A multilayer perceptron whose depth, sizes and activations are chosen at run time (from a
+/// command line or a model file), trained against `Loss`. Each layer dispatches on its
+/// activation once per batch; the matrix work is the same as Network's.
+///
+///     nabla::DynamicNetwork<float, nabla::CrossEntropy> net(
+///         {784, 256, 10}, {nabla::ReLU{}, nabla::Softmax{}}, /*seed=*/42);
+///
+/// Layers are numbered from 1 in messages, as in the notes; in code layer(0) is layer 1.
+template <class Scalar_, class Loss_>
+class DynamicNetwork : public detail::NetworkBase<DynamicNetwork<Scalar_, Loss_>, Scalar_> {
+public:
+    using Scalar = Scalar_;  ///< float or double.
+    using Loss = Loss_;      ///< The cost C the network is trained against.
+    /// The one layer type: sizes and activation chosen at run time.
+    using Layer = Dense<Scalar, Eigen::Dynamic, Eigen::Dynamic, AnyActivation>;
+    static constexpr int InputsAtCompileTime = Eigen::Dynamic;   ///< Known at run time only.
+    static constexpr int OutputsAtCompileTime = Eigen::Dynamic;  ///< Known at run time only.
+    /// inputs × batch.
+    using InputBatch = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
+    /// outputs × batch, what predict() returns.
+    using OutputBatch = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
+    /// Buffers for batches of `Batch` columns (Eigen::Dynamic: any batch size).
+    template <int Batch = Eigen::Dynamic>
+    using Workspace = DynamicWorkspace<Scalar, Batch>;
+
+    /// A network of `sizes` = {inputs, hidden..., outputs} with one activation per layer
+    /// (sizes.size() − 1 of them), initialised from `seed`. Throws ShapeError for a size count
+    /// that does not fit or a size below 1, ConfigError when the loss does not fit the output
+    /// activation.
+    DynamicNetwork(const std::vector<Eigen::Index>& sizes,
+                   const std::vector<AnyActivation>& activations, std::uint64_t seed = 0) {
+        if (sizes.size() < 2 || activations.size() + 1 != sizes.size()) {
+            throw ShapeError(detail::cat("DynamicNetwork: ", sizes.size(), " sizes and ",
+                                         activations.size(),
+                                         " activations given; L layers need L + 1 sizes "
+                                         "(inputs, then each layer's outputs) and L activations"));
+        }
+        m_layers.reserve(activations.size());
+        for (std::size_t l = 0; l < activations.size(); ++l)
+            m_layers.emplace_back(sizes[l], sizes[l + 1], activations[l]);
+        finish_construction();
+        initialize(seed);
+    }
+
+    /// A network of the given layers, weights as they are. Throws ShapeError unless each layer's
+    /// inputs equal the outputs of the layer before, ConfigError when the loss does not fit.
+    explicit DynamicNetwork(std::vector<Layer> layers) : m_layers(std::move(layers)) {
+        if (m_layers.empty()) throw ShapeError("DynamicNetwork: no layers given");
+        finish_construction();
+    }
+
+    /// The number of layers L (weight matrices; the input is not a layer).
+    std::size_t layer_count() const { return m_layers.size(); }
+    /// The number of inputs, the size of x.
+    Eigen::Index inputs() const { return m_layers.front().inputs(); }
+    /// The number of outputs, the size of aᴸ.
+    Eigen::Index outputs() const { return m_layers.back().outputs(); }
+    /// {inputs, hidden..., outputs}.
+    std::vector<Eigen::Index> sizes() const {
+        std::vector<Eigen::Index> result{inputs()};
+        for (const Layer& layer : m_layers) result.push_back(layer.outputs());
+        return result;
+    }
+
+    /// Layer i (zero-based: layer(0) holds W¹ and b¹ of the notes); throws std::out_of_range.
+    Layer& layer(std::size_t i) { return m_layers.at(i); }
+    /// Layer i, read-only; throws std::out_of_range.
+    const Layer& layer(std::size_t i) const { return m_layers.at(i); }
+
+    /// 0, the index of the first layer.
+    static constexpr std::size_t first_index() { return 0; }
+    /// The index of the output layer.
+    std::size_t last_index() const { return m_layers.size() - 1; }
+
+    /// Calls f(layer, index) for each layer, input side first.
+    template <class F>
+    void for_each_layer(F&& f) const {
+        for (std::size_t i = 0; i < m_layers.size(); ++i) f(m_layers[i], i);
+    }
+    /// Calls f(layer, index) for each layer, input side first, with the layers writable.
+    template <class F>
+    void for_each_layer(F&& f) {
+        for (std::size_t i = 0; i < m_layers.size(); ++i) f(m_layers[i], i);
+    }
+    /// Calls f(layer, index) for each layer, output side first: the order of backpropagation.
+    template <class F>
+    void for_each_layer_reverse(F&& f) const {
+        for (std::size_t i = m_layers.size(); i-- > 0;) f(m_layers[i], i);
+    }
+
+    /// Draws every W again from `seed` (Glorot, or He for ReLU layers); biases 0.
+    void initialize(std::uint64_t seed) {
+        Rng rng(seed);
+        for (Layer& layer : m_layers) layer.initialize(rng);
+    }
+
+private:
+    void finish_construction() {
+        for (std::size_t i = 0; i < m_layers.size(); ++i) {
+            detail::LayerAccess::set_number(m_layers[i], int(i) + 1);
+            if (i > 0) detail::check_layers_chain(m_layers[i], m_layers[i - 1]);
+        }
+        detail::check_loss_fits<Loss>(m_layers.back().activation().kind());
+    }
+
+    std::vector<Layer> m_layers;
+};
+
+}  // namespace nabla

@@ -1,0 +1,41 @@
+#pragma once
+
+#include <Eigen/Core>
+
+namespace nabla {
+
+/// What one layer computes for one batch, kept in a workspace and readable after each pass: the
+/// library doubles as the executable version of the notes. Columns are samples.
+/// `Inputs`, `Outputs` and `Batch` are compile-time sizes or Eigen::Dynamic.
+template <class Scalar, int Inputs, int Outputs, int Batch>
+struct LayerState {
+    /// outputs × batch, like z, a, ∂C/∂a and δ.
+    using Activations = Eigen::Matrix<Scalar, Outputs, Batch>;
+    /// outputs × inputs, like W.
+    using Weights = Eigen::Matrix<Scalar, Outputs, Inputs>;
+    /// outputs × 1, like b.
+    using Bias = Eigen::Matrix<Scalar, Outputs, 1>;
+
+    Activations z;      ///< zˡ = Wˡaˡ⁻¹ + bˡ.
+    Activations a;      ///< aˡ = σ(zˡ).
+    Activations da;     ///< ∂C/∂aˡ per sample: from the loss at the output, (Wˡ⁺¹)ᵀδˡ⁺¹ below it.
+    Activations delta;  ///< δˡ = ∂C/∂zˡ per sample: equation (1) at the output, (4) below it.
+    Weights dW;         ///< ∂C/∂Wˡ = mean over the batch of δˡ(aˡ⁻¹)ᵀ: equations (3) and (6).
+    Bias db;            ///< ∂C/∂bˡ = mean over the batch of δˡ: equations (2) and (5).
+
+    /// Sizes every buffer; Eigen reallocates only when a size changes, so a repeated batch size
+    /// costs nothing.
+    void resize(Eigen::Index inputs, Eigen::Index outputs, Eigen::Index batch) {
+        z.resize(outputs, batch);
+        a.resize(outputs, batch);
+        da.resize(outputs, batch);
+        delta.resize(outputs, batch);
+        dW.resize(outputs, inputs);
+        db.resize(outputs);
+    }
+
+    /// True when every entry of ∂C/∂W and ∂C/∂b is finite.
+    bool gradients_finite() const { return dW.allFinite() && db.allFinite(); }
+};
+
+}  // namespace nabla
