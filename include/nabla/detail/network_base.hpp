@@ -6,6 +6,7 @@
 
 #include <Eigen/Core>
 #include <cmath>
+#include <string>
 
 namespace nabla::detail {
 
@@ -102,7 +103,7 @@ public:
     auto train_step(const Eigen::MatrixBase<X>& x, const Eigen::MatrixBase<Y>& y, Workspace& ws,
                     Scalar learning_rate) {
         const auto c = backward(x, y, ws);
-        check_finite(c, ws, "train_step");
+        check_finite(c, ws, [] { return std::string("train_step"); });
         update(ws, learning_rate);
         return c;
     }
@@ -131,15 +132,17 @@ public:
         return c;
     }
 
-    /// Throws NumericalError naming `where` unless the cost and every gradient in ws are finite.
-    template <class Workspace>
-    static void check_finite(Scalar c, const Workspace& ws, const std::string& where) {
+    /// Throws NumericalError naming where() unless the cost and every gradient in ws are finite.
+    /// `where` returns the place as text, and is called only on failure so that the check
+    /// allocates nothing.
+    template <class Workspace, class Where>
+    static void check_finite(Scalar c, const Workspace& ws, Where&& where) {
         if (!std::isfinite(c)) {
-            throw NumericalError(cat(where, ": the loss is ", c,
+            throw NumericalError(cat(where(), ": the loss is ", c,
                                      "; the weights are left as they were before this step"));
         }
         if (!ws.gradients_finite()) {
-            throw NumericalError(cat(where, ": a gradient is not finite (the loss is ", c,
+            throw NumericalError(cat(where(), ": a gradient is not finite (the loss is ", c,
                                      "); the weights are left as they were before this step"));
         }
     }

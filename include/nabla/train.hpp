@@ -1,0 +1,114 @@
+#pragma once
+
+#include <nabla/detail/format.hpp>
+#include <nabla/error.hpp>
+#include <nabla/random.hpp>
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <numeric>
+#include <vector>
+
+namespace nabla {
+
+/// The settings of mini-batch gradient descent.
+struct TrainOptions {
+    int epochs = 1;                 ///< Passes over the training data.
+    Eigen::Index batch_size = 32;   ///< Samples per step; an epoch's last batch may be smaller.
+    double learning_rate = 0.1;     ///< η in W ← W − η∇W.
+    std::uint64_t seed = 0;         ///< Seeds the shuffle: one seed, one order of batches.
+    bool shuffle = true;            ///< Shuffle the samples before each epoch.
+};
+
+namespace detail {
+
+/// A workspace and its targets, sized once for one batch size.
+template <class Net>
+struct BatchBuffers {
+    typename Net::template Workspace<> ws;
+    typename Net::OutputBatch targets;
+
+    void prepare(const Net& net, Eigen::Index batch) {
+        ws.prepare(net, batch);
+        targets.resize(net.outputs(), batch);
+    }
+};
+
+inline void check_train_options(const TrainOptions& options) {
+    if (options.epochs < 0) {
+        throw ConfigError(cat("train: epochs must be 0 or more, got ", options.epochs));
+    }
+    if (options.batch_size < 1) {
+        throw ConfigError(cat("train: batch_size must be at least 1, got ", options.batch_size));
+    }
+    if (!(std::isfinite(options.learning_rate) && options.learning_rate > 0)) {
+        throw ConfigError(
+            cat("train: learning_rate must be positive and finite, got ", options.learning_rate));
+    }
+}
+
+}  // namespace detail
+
+/// Mini-batch gradient descent, as the notes end: each epoch shuffles the samples (x: inputs ×
+/// samples, y: outputs × samples) with a generator seeded by options.seed, cuts them into
+/// batches of options.batch_size (the last, smaller batch is used, not dropped), and for each
+/// batch runs equations (1)–(6) and steps W ← W − η∇W, b ← b − η∇b. Returns the mean loss of
+/// each epoch over its samples, taken while the epoch trains. One seed gives the same weights
+/// bit for bit. Buffers are sized before the first epoch; the steps allocate nothing.
+///
+/// Throws ShapeError for x and y that do not fit the network or each other, ConfigError for
+/// options out of range, and NumericalError naming the epoch and batch when a loss or gradient
+/// is not finite: the weights are then those from before that step.
+template <class Net, class X, class Y>
+std::vector<double> train(Net& net, const Eigen::MatrixBase<X>& x, const Eigen::MatrixBase<Y>& y,
+                          const TrainOptions& options) {
+    detail::check_train_options(options);
+    net.check_inputs(x);
+    net.check_targets(y, x.cols());
+
+    const Eigen::Index samples = x.cols();
+    const Eigen::Index batch_size = std::min(options.batch_size, samples);
+    const Eigen::Index batches = (samples + batch_size - 1) / batch_size;
+    const Eigen::Index tail_size = samples - (batches - 1) * batch_size;
+
+    // Two sets of buffers, so an epoch that ends on a smaller batch does not resize (and
+    // reallocate) the full-size ones every epoch.
+    detail::BatchBuffers<Net> full;
+    detail::BatchBuffers<Net> tail;
+    full.prepare(net, batch_size);
+    if (tail_size != batch_size) tail.prepare(net, tail_size);
+
+    std::vector<Eigen::Index> order(static_cast<std::size_t>(samples));
+    std::iota(order.begin(), order.end(), Eigen::Index(0));
+    Rng rng(options.seed);
+    std::vector<double> epoch_losses;
+    epoch_losses.reserve(static_cast<std::size_t>(options.epochs));
+    const auto learning_rate = typename Net::Scalar(options.learning_rate);
+
+    for (int epoch = 1; epoch <= options.epochs; ++epoch) {
+        if (options.shuffle) shuffle(order, rng);
+        double loss_sum = 0;
+        for (Eigen::Index b = 0; b < batches; ++b) {
+            const Eigen::Index first = b * batch_size;
+            const Eigen::Index size = std::min(batch_size, samples - first);
+            detail::BatchBuffers<Net>& batch = size == batch_size ? full : tail;
+            for (Eigen::Index k = 0; k < size; ++k) {
+                const Eigen::Index sample = order[static_cast<std::size_t>(first + k)];
+                batch.ws.input().col(k) = x.col(sample);
+                batch.targets.col(k) = y.col(sample);
+            }
+            const auto cost = net.run_backward(batch.ws, batch.targets);
+            Net::check_finite(cost, batch.ws, [&] {
+                return detail::cat("train: epoch ", epoch, ", batch ", b + 1, " of ", batches);
+            });
+            net.update(batch.ws, learning_rate);
+            loss_sum += double(cost) * double(size);
+        }
+        epoch_losses.push_back(loss_sum / double(samples));
+    }
+    return epoch_losses;
+}
+
+}  // namespace nabla

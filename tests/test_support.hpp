@@ -1,0 +1,49 @@
+#pragma once
+
+// Small helpers shared by the tests; nothing here is under test.
+
+#include <nabla/random.hpp>
+
+#include <Eigen/Core>
+#include <cstdint>
+#include <exception>
+#include <string>
+
+namespace nabla_test {
+
+/// Runs f, which must throw an E; returns its what(). Fails (returns a marker) otherwise, so a
+/// CHECK on the text fails visibly.
+template <class E, class F>
+std::string message_of(F&& f) {
+    try {
+        f();
+    } catch (const E& e) {
+        return e.what();
+    } catch (const std::exception& e) {
+        return std::string("<wrong exception type: ") + e.what() + ">";
+    }
+    return "<no exception>";
+}
+
+/// A rows × cols matrix of U(lo, hi) values from a seeded generator (Eigen's Random is not
+/// seedable per call).
+template <class Matrix>
+Matrix random_matrix(Eigen::Index rows, Eigen::Index cols, std::uint64_t seed, double lo = -1,
+                     double hi = 1) {
+    nabla::Rng rng(seed);
+    Matrix m(rows, cols);
+    for (Eigen::Index k = 0; k < cols; ++k)
+        for (Eigen::Index j = 0; j < rows; ++j)
+            m(j, k) = typename Matrix::Scalar(rng.uniform(lo, hi));
+    return m;
+}
+
+/// One-hot columns: column k has a 1 in row (k * 7 + 3) mod rows.
+template <class Matrix>
+Matrix one_hot_targets(Eigen::Index rows, Eigen::Index cols) {
+    Matrix y = Matrix::Zero(rows, cols);
+    for (Eigen::Index k = 0; k < cols; ++k) y((k * 7 + 3) % rows, k) = 1;
+    return y;
+}
+
+}  // namespace nabla_test
