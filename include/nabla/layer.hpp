@@ -47,7 +47,7 @@ public:
 
     /// A layer of `inputs` → `outputs` neurons with W and b zero. Sizes fixed at compile time
     /// must be given again, equal; throws ShapeError otherwise.
-    Dense(Eigen::Index inputs, Eigen::Index outputs, Activation activation = Activation())
+    explicit Dense(Eigen::Index inputs, Eigen::Index outputs, Activation activation = Activation())
         : m_activation(activation) {
         if (inputs < 1 || outputs < 1 || (Inputs != Eigen::Dynamic && inputs != Inputs) ||
             (Outputs != Eigen::Dynamic && outputs != Outputs)) {

@@ -18,6 +18,9 @@ namespace nabla {
 
 namespace detail {
 
+template <class Derived, class Scalar>
+class NetworkBase;
+
 /// What both workspaces share: a⁰ = x and the input gradient ∂C/∂x.
 template <class Scalar, int Inputs, int Batch>
 class WorkspaceBase {
@@ -35,6 +38,8 @@ public:
     const Input& input_gradient() const { return m_input_gradient; }
     /// The number of samples (columns) the buffers are sized for.
     Eigen::Index batch_size() const { return m_input.cols(); }
+    /// True after a backward pass, until the next forward pass or prepare().
+    bool has_gradients() const { return m_has_gradients; }
 
 protected:
     void check_batch(Eigen::Index batch) const {
@@ -46,6 +51,10 @@ protected:
 
     Input m_input;
     Input m_input_gradient;
+    bool m_has_gradients = false;
+
+    template <class Derived, class Scalar_>
+    friend class NetworkBase;
 };
 
 /// Sizes the state of each layer of `net` for `batch` columns.
@@ -113,6 +122,7 @@ public:
     template <class Net>
     void prepare(const Net& net, Eigen::Index batch) {
         this->check_batch(batch);
+        this->m_has_gradients = false;
         this->m_input.resize(net.inputs(), batch);
         detail::resize_layer_states(net, *this, batch);
     }
@@ -158,6 +168,7 @@ public:
     template <class Net>
     void prepare(const Net& net, Eigen::Index batch) {
         this->check_batch(batch);
+        this->m_has_gradients = false;
         this->m_input.resize(net.inputs(), batch);
         m_layers.resize(net.layer_count());
         detail::resize_layer_states(net, *this, batch);

@@ -41,7 +41,7 @@ public:
     template <class X, class Workspace>
     const auto& forward(const Eigen::MatrixBase<X>& x, Workspace& ws) const {
         load(x, ws);
-        return run_forward(ws);
+        return forward_prepared(ws);
     }
 
     /// Forward pass, then the backward pass of equations (1)–(6) for the targets `y` (outputs ×
@@ -51,7 +51,7 @@ public:
     auto backward(const Eigen::MatrixBase<X>& x, const Eigen::MatrixBase<Y>& y,
                   Workspace& ws) const {
         load(x, ws);
-        return run_backward(ws, y);
+        return backward_prepared(ws, y);
     }
 
     /// The batch cost C of `x` against `y` (forward pass only).
@@ -59,7 +59,7 @@ public:
     auto loss(const Eigen::MatrixBase<X>& x, const Eigen::MatrixBase<Y>& y, Workspace& ws) const {
         load(x, ws);
         check_targets(y, ws.batch_size());
-        run_forward(ws);
+        forward_prepared(ws);
         return cost(ws, y);
     }
 
@@ -83,6 +83,7 @@ public:
     /// needs it and it costs as much as the first layer's forward pass.
     template <class Workspace>
     const auto& input_gradient(Workspace& ws) const {
+        check_gradients(ws, "input_gradient");
         const auto first = derived().first_index();
         auto& gradient = ws.da_below(first);
         gradient.resize(ws.input().rows(), ws.input().cols());
@@ -93,6 +94,7 @@ public:
     /// One step of gradient descent with the gradients in `ws`: W ← W − η∇W, b ← b − η∇b.
     template <class Workspace>
     void update(const Workspace& ws, Scalar learning_rate) {
+        check_gradients(ws, "update");
         derived().for_each_layer(
             [&](auto& layer, auto i) { layer.update(ws.layer(i), learning_rate); });
     }
@@ -108,28 +110,21 @@ public:
         return c;
     }
 
-    /// The forward pass on the batch already in ws.input() (sized by ws.prepare()); returns aᴸ.
+    /// The forward pass on the batch already in ws.input() (filled after ws.prepare(net, n));
+    /// returns aᴸ. Throws ShapeError when ws.input() does not fit the network.
     template <class Workspace>
     const auto& run_forward(Workspace& ws) const {
-        derived().for_each_layer(
-            [&](const auto& layer, auto i) { layer.forward(ws.input_of(i), ws.layer(i)); });
-        return ws.output();
+        check_inputs(ws.input());
+        ws.prepare(derived(), ws.input().cols());
+        return forward_prepared(ws);
     }
 
     /// forward + backward on the batch already in ws.input(); returns the batch cost.
     template <class Workspace, class Y>
     auto run_backward(Workspace& ws, const Eigen::MatrixBase<Y>& y) const {
-        check_targets(y, ws.batch_size());
-        run_forward(ws);
-        const auto c = cost(ws, y);
-        const auto last = derived().last_index();
-        derived().layer(last).template output_delta<typename Derived::Loss>(ws.layer(last), y);
-        derived().for_each_layer_reverse([&](const auto& layer, auto i) {
-            if (i != last) layer.hidden_delta(ws.layer(i));          // (4)
-            layer.gradients(ws.input_of(i), ws.layer(i));            // (2), (3), (5), (6)
-            if (i > 0) layer.propagate(ws.layer(i), ws.da_below(i));  // (Wˡ)ᵀδˡ for (4) below
-        });
-        return c;
+        check_inputs(ws.input());
+        ws.prepare(derived(), ws.input().cols());
+        return backward_prepared(ws, y);
     }
 
     /// Throws NumericalError naming where() unless the cost and every gradient in ws are finite.
@@ -184,6 +179,48 @@ public:
 private:
     const Derived& derived() const { return static_cast<const Derived&>(*this); }
     Derived& derived() { return static_cast<Derived&>(*this); }
+
+    template <class Workspace>
+    const auto& forward_prepared(Workspace& ws) const {
+        ws.m_has_gradients = false;
+        derived().for_each_layer(
+            [&](const auto& layer, auto i) { layer.forward(ws.input_of(i), ws.layer(i)); });
+        return ws.output();
+    }
+
+    template <class Workspace, class Y>
+    auto backward_prepared(Workspace& ws, const Eigen::MatrixBase<Y>& y) const {
+        check_targets(y, ws.batch_size());
+        forward_prepared(ws);
+        const auto c = cost(ws, y);
+        const auto last = derived().last_index();
+        derived().layer(last).template output_delta<typename Derived::Loss>(ws.layer(last), y);
+        derived().for_each_layer_reverse([&](const auto& layer, auto i) {
+            if (i != last) layer.hidden_delta(ws.layer(i));          // (4)
+            layer.gradients(ws.input_of(i), ws.layer(i));            // (2), (3), (5), (6)
+            if (i > 0) layer.propagate(ws.layer(i), ws.da_below(i));  // (Wˡ)ᵀδˡ for (4) below
+        });
+        ws.m_has_gradients = true;
+        return c;
+    }
+
+    // update() and input_gradient() read what backward() left: refuse a workspace that holds
+    // none, or holds them for layers of other sizes, rather than read past a buffer.
+    template <class Workspace>
+    void check_gradients(const Workspace& ws, const char* where) const {
+        if (!ws.has_gradients()) {
+            throw ShapeError(cat(where, ": the workspace holds no gradients; run backward() on "
+                                        "it first"));
+        }
+        derived().for_each_layer([&](const auto& layer, auto i) {
+            const auto& dW = ws.layer(i).dW;
+            if (dW.rows() != layer.outputs() || dW.cols() != layer.inputs()) {
+                throw ShapeError(cat(where, ": the workspace holds gradients of shape ",
+                                     shape(dW.rows(), dW.cols()), " for ", layer.name(),
+                                     ", whose W is ", shape(layer.outputs(), layer.inputs())));
+            }
+        });
+    }
 
     template <class X, class Workspace>
     void load(const Eigen::MatrixBase<X>& x, Workspace& ws) const {
