@@ -1,0 +1,44 @@
+# nabla_target_defaults(<target>)
+#
+# Flags for nabla's *own* tests, examples and benchmarks: all warnings as errors, plus
+# -march=native when NABLA_NATIVE is ON. Everything is PRIVATE, so nothing here reaches the
+# `nabla` interface target or its consumers.
+include_guard(GLOBAL)
+include(CheckCXXCompilerFlag)
+include(CheckCXXSourceCompiles)
+
+if(NABLA_NATIVE AND NOT MSVC)
+    check_cxx_compiler_flag(-march=native NABLA_HAS_MARCH_NATIVE)
+endif()
+
+# GCC < 13 with AVX-512: the intrinsics' `__m512d __Y = __Y;` (_mm512_undefined_pd) makes Eigen's
+# packet math report false -W(maybe-)uninitialized errors that system-header suppression misses.
+# GCC bug 105593, fixed in GCC 13. Only that combination loses those two warnings.
+set(NABLA_GCC_AVX512_BUG OFF)
+if(NABLA_HAS_MARCH_NATIVE AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU"
+   AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
+    set(CMAKE_REQUIRED_FLAGS -march=native)
+    check_cxx_source_compiles("
+        #ifndef __AVX512F__
+        #error no AVX-512
+        #endif
+        int main() { return 0; }" NABLA_NATIVE_HAS_AVX512F)
+    unset(CMAKE_REQUIRED_FLAGS)
+    if(NABLA_NATIVE_HAS_AVX512F)
+        set(NABLA_GCC_AVX512_BUG ON)
+    endif()
+endif()
+
+function(nabla_target_defaults target)
+    if(MSVC)
+        target_compile_options(${target} PRIVATE /W4 /WX /permissive-)
+    else()
+        target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Werror)
+    endif()
+    if(NABLA_NATIVE AND NABLA_HAS_MARCH_NATIVE)
+        target_compile_options(${target} PRIVATE -march=native)
+        if(NABLA_GCC_AVX512_BUG)
+            target_compile_options(${target} PRIVATE -Wno-uninitialized -Wno-maybe-uninitialized)
+        endif()
+    endif()
+endfunction()
