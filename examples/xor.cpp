@@ -9,7 +9,8 @@
 #include <vector>
 
 int main() {
-    using Net = nabla::Network<nabla::BinaryCrossEntropy, nabla::Dense<double, 2, 3, nabla::Sigmoid>,
+    using Net = nabla::Network<nabla::BinaryCrossEntropy,  //
+                               nabla::Dense<double, 2, 3, nabla::Sigmoid>,
                                nabla::Dense<double, 3, 1, nabla::Sigmoid>>;
     Net net(/*seed=*/1);
 

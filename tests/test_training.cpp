@@ -189,6 +189,31 @@ TEST_CASE("training: one seed gives bit-identical weights, another seed other we
     }
 }
 
+TEST_CASE("training: a step of gradient descent is W - eta dW and b - eta db in every layer",
+          "[training]") {
+    // The notes' last two equations, checked on each layer against the gradients backward()
+    // left in the workspace: W_new = W_initial − η∇W, b_new = b_initial − η∇b.
+    RegressionNet net({3, 6, 1}, 5);
+    const Matrix x = random_matrix<Matrix>(3, 5, 6, -1, 1);
+    const Matrix y = random_matrix<Matrix>(1, 5, 7, -1, 1);
+    const double eta = 0.3;
+    RegressionNet::Workspace<> ws;
+    net.backward(x, y, ws);
+    const std::vector<Matrix> before = parameters_of(net);
+    std::vector<Matrix> gradients;
+    net.for_each_layer([&](const auto&, auto i) {
+        gradients.push_back(ws.layer(i).dW);
+        gradients.push_back(ws.layer(i).db);
+    });
+    net.update(ws, eta);
+    const std::vector<Matrix> after = parameters_of(net);
+    REQUIRE(after.size() == 4);
+    for (std::size_t p = 0; p < after.size(); ++p) {
+        CHECK(gradients[p].cwiseAbs().maxCoeff() > 0);  // so that the step moves something
+        CHECK((after[p] - (before[p] - eta * gradients[p])).cwiseAbs().maxCoeff() <= 1e-15);
+    }
+}
+
 TEST_CASE("training: one full batch per epoch equals train_step on the whole batch",
           "[training]") {
     Matrix x;

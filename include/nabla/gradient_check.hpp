@@ -67,7 +67,9 @@ double gradient_block_error(Parameters& parameters, const Gradient& analytic, Co
 /// every weight and bias of `net` on the batch x (inputs × batch) with targets y. For each W and
 /// each b the error is max |g − g_fd| / max(|g|, |g_fd|) over that block: relative to the block's
 /// largest gradient, so entries that are zero up to rounding do not blow it up. Expect below
-/// 1e-7 in double and 1e-2 in float; a wrong derivative gives errors near 1. `net` is not
+/// 1e-7 in double and about 1e-2 in float, where the differences themselves carry a rounding
+/// noise near 4εC/(h·max|g|) that dominates for blocks whose gradients are tiny next to the
+/// cost C; a wrong derivative gives errors near 1. `net` is not
 /// changed (a copy is perturbed). Costs two cost evaluations per parameter: use small nets.
 ///
 ///     auto report = nabla::gradient_check(net, x, y);

@@ -33,6 +33,9 @@ struct ChainRuleLoss {
 
 /// C = Σⱼ (aⱼ − yⱼ)² per sample, ∂C/∂a = 2(a − y): the convention of §1–§2.4 of the notes.
 struct SquaredError : detail::ChainRuleLoss<SquaredError> {
+    /// "SquaredError", for messages.
+    static constexpr const char* name() { return "SquaredError"; }
+
     /// Mean over the batch of Σⱼ (aⱼ − yⱼ)².
     template <class Activation, class Z, class A, class Y>
     static typename A::Scalar cost(const Activation&, const Eigen::MatrixBase<Z>&,
@@ -51,6 +54,9 @@ struct SquaredError : detail::ChainRuleLoss<SquaredError> {
 /// C = ½‖a − y‖² per sample, ∂C/∂a = a − y: the convention of §2.5 on and of both worked
 /// examples. Every gradient is exactly half that of SquaredError.
 struct HalfSquaredError : detail::ChainRuleLoss<HalfSquaredError> {
+    /// "HalfSquaredError", for messages.
+    static constexpr const char* name() { return "HalfSquaredError"; }
+
     /// Mean over the batch of ½‖a − y‖².
     template <class Activation, class Z, class A, class Y>
     static typename A::Scalar cost(const Activation&, const Eigen::MatrixBase<Z>&,
@@ -71,6 +77,8 @@ struct HalfSquaredError : detail::ChainRuleLoss<HalfSquaredError> {
 /// Jacobian fuses away: δᴸ = (Σⱼ yⱼ) a − y, which is a − y for one-hot or probability targets.
 /// state.da is not formed: −y/a would overflow where the fused δ is exact.
 struct CrossEntropy {
+    /// "CrossEntropy", for messages.
+    static constexpr const char* name() { return "CrossEntropy"; }
     /// Softmax outputs only.
     static constexpr bool accepts(ActivationKind kind) { return kind == ActivationKind::softmax; }
 
@@ -101,6 +109,8 @@ struct CrossEntropy {
 /// computed from the logits as Σⱼ max(zⱼ, 0) − zⱼyⱼ + log(1 + e^−|zⱼ|), finite for any z, and the
 /// sigmoid derivative cancels: δᴸ = a − y. state.da is not formed.
 struct BinaryCrossEntropy {
+    /// "BinaryCrossEntropy", for messages.
+    static constexpr const char* name() { return "BinaryCrossEntropy"; }
     /// Sigmoid outputs only.
     static constexpr bool accepts(ActivationKind kind) { return kind == ActivationKind::sigmoid; }
 

@@ -64,8 +64,9 @@ constexpr bool layers_chain(std::index_sequence<I...>) {
 /// Layers are numbered from 1 in messages, as in the notes (W¹ joins the input to the first
 /// hidden layer); in code layer<0>() is layer 1.
 template <class Loss_, class... Layers>
-class Network : public detail::NetworkBase<Network<Loss_, Layers...>,
-                                           typename std::tuple_element_t<0, std::tuple<Layers...>>::Scalar> {
+class Network
+    : public detail::NetworkBase<Network<Loss_, Layers...>,
+                                 typename std::tuple_element_t<0, std::tuple<Layers...>>::Scalar> {
     static_assert(sizeof...(Layers) >= 1, "NABLA_A_NETWORK_NEEDS_AT_LEAST_ONE_LAYER");
 
     using LayerTuple = std::tuple<Layers...>;
@@ -180,10 +181,14 @@ private:
     static LayerTuple make_layers(const std::vector<Eigen::Index>& sizes,
                                   std::index_sequence<I...>) {
         if (sizes.size() != count + 1) {
-            throw ShapeError(detail::cat("Network: ", sizes.size(),
-                                         " sizes given, a network of ", count, " layers needs ",
-                                         count + 1, " (inputs, then each layer's outputs)"));
+            const auto given = static_cast<Eigen::Index>(sizes.size());
+            throw ShapeError(detail::cat("Network: ", detail::plural(given, "size"),
+                                         " given, a network of ", detail::plural(count, "layer"),
+                                         " needs ", count + 1,
+                                         " (inputs, then each layer's outputs)"));
         }
+        // Checked in order first, so the message names the first layer that does not fit.
+        (detail::check_layer_sizes<LayerAt<I>>("Network", I + 1, sizes[I], sizes[I + 1]), ...);
         return LayerTuple(LayerAt<I>(sizes[I], sizes[I + 1])...);
     }
 

@@ -22,9 +22,12 @@ inline std::string shape(Eigen::Index rows, Eigen::Index cols) {
     return cat(rows, "x", cols);
 }
 
-/// "1 sample" or "4 samples".
-inline std::string samples(Eigen::Index count) {
-    return cat(count, count == 1 ? " sample" : " samples");
+/// "1 neuron" or "4 neurons": a count and its noun, made plural when the count is not 1.
+inline std::string plural(Eigen::Index count, const char* noun) {
+    return cat(count, " ", noun, count == 1 ? "" : "s");
 }
+
+/// "1 sample" or "4 samples".
+inline std::string samples(Eigen::Index count) { return plural(count, "sample"); }
 
 }  // namespace nabla::detail

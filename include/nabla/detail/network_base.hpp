@@ -6,6 +6,7 @@
 
 #include <Eigen/Core>
 #include <cmath>
+#include <cstddef>
 #include <string>
 
 namespace nabla::detail {
@@ -19,11 +20,36 @@ void check_layers_chain(const Layer& layer, const Below& below) {
     }
 }
 
+/// "2 inputs", or "any number of inputs" for a size left to run time.
+inline std::string fixed_size(int size, const char* noun) {
+    return size == Eigen::Dynamic ? cat("any number of ", noun, "s") : plural(size, noun);
+}
+
+/// Throws ShapeError, naming the network and layer `number` (from 1), unless `inputs` and
+/// `outputs` are at least 1 and agree with the sizes `Layer` fixes at compile time. Networks call
+/// this before building a layer so that the message says which layer was asked for what.
+template <class Layer>
+void check_layer_sizes(const char* network, std::size_t number, Eigen::Index inputs,
+                       Eigen::Index outputs) {
+    constexpr int fixed_inputs = Layer::InputsAtCompileTime;
+    constexpr int fixed_outputs = Layer::OutputsAtCompileTime;
+    const std::string asked = cat(network, ": layer ", number, " was asked for ",
+                                  plural(inputs, "input"), " and ", plural(outputs, "output"));
+    if (inputs < 1 || outputs < 1)
+        throw ShapeError(cat(asked, "; every layer needs at least 1 of each"));
+    if ((fixed_inputs != Eigen::Dynamic && inputs != fixed_inputs) ||
+        (fixed_outputs != Eigen::Dynamic && outputs != fixed_outputs)) {
+        throw ShapeError(cat(asked, ", its type fixes ", fixed_size(fixed_inputs, "input"),
+                             " and ", fixed_size(fixed_outputs, "output")));
+    }
+}
+
 /// Throws ConfigError unless `Loss` can be computed on an output activation of this kind.
 template <class Loss>
 void check_loss_fits(ActivationKind output) {
     if (!Loss::accepts(output)) {
-        throw ConfigError(cat("the loss does not fit the output activation ", to_string(output),
+        throw ConfigError(cat("the loss ", Loss::name(), " does not fit the output activation ",
+                              to_string(output),
                               ": CrossEntropy needs softmax, BinaryCrossEntropy needs sigmoid"));
     }
 }
@@ -79,8 +105,9 @@ public:
     }
 
     /// ∂C/∂x = (W¹)ᵀδ¹ (§2.4.2 applied to the first layer), inputs × batch, after backward() on
-    /// `ws`: how the cost moves with each input. Kept out of backward() because training never
-    /// needs it and it costs as much as the first layer's forward pass.
+    /// `ws`: how the cost moves with each input. Like δ and ∂C/∂a, it is per sample: column k is
+    /// the gradient of sample k's own cost (the batch mean's is that divided by the batch size).
+    /// Kept out of backward() because training never needs it.
     template <class Workspace>
     const auto& input_gradient(Workspace& ws) const {
         check_gradients(ws, "input_gradient");
@@ -152,8 +179,8 @@ public:
         }
         if (y.rows() != derived().outputs()) {
             throw ShapeError(cat("targets have ", y.rows(), " rows, the output layer (layer ",
-                                 derived().layer_count(), ") has ", derived().outputs(),
-                                 " neurons"));
+                                 derived().layer_count(), ") has ",
+                                 plural(derived().outputs(), "neuron")));
         }
         if (y.cols() != batch) {
             throw ShapeError(cat("inputs have ", samples(batch), " (columns) but targets have ",
