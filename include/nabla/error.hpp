@@ -37,4 +37,13 @@ public:
     explicit NumericalError(const std::string& what) : std::runtime_error("nabla: " + what) {}
 };
 
+/// A file that cannot be read or written as asked: missing, unreadable, or not in the format
+/// expected. The message names the file and where in it: a byte offset for binary files, a line
+/// and column for text. Caught as std::runtime_error.
+class FileError : public std::runtime_error {
+public:
+    /// `what` names the file and the place in it; the "nabla: " prefix is added here.
+    explicit FileError(const std::string& what) : std::runtime_error("nabla: " + what) {}
+};
+
 }  // namespace nabla
