@@ -4,6 +4,7 @@
 #include <nabla/detail/format.hpp>
 #include <nabla/detail/network_base.hpp>
 #include <nabla/error.hpp>
+#include <nabla/init.hpp>
 #include <nabla/layer.hpp>
 #include <nabla/random.hpp>
 #include <nabla/workspace.hpp>
@@ -113,10 +114,24 @@ public:
         for (std::size_t i = m_layers.size(); i-- > 0;) f(m_layers[i], i);
     }
 
-    /// Draws every W again from `seed` (Glorot, or He for ReLU layers); biases 0.
-    void initialize(std::uint64_t seed) {
+    /// Draws every W again from `seed` with DefaultInit: He uniform for ReLU and leaky ReLU
+    /// layers, Glorot uniform for the others; biases 0.
+    void initialize(std::uint64_t seed) { initialize(seed, DefaultInit{}); }
+
+    /// Draws every W (and b) again from `seed` with `init`, e.g. `net.initialize(7, HeNormal{})`,
+    /// a PerLayer, or a callable `double(const WeightEntry&, Rng&)` (see init.hpp). One Rng
+    /// serves the layers in order, so one seed gives one network bit for bit. Throws ConfigError,
+    /// with no weight changed, for a PerLayer whose count is not layer_count().
+    template <class Initializer>
+    void initialize(std::uint64_t seed, const Initializer& init) {
+        detail::check_initializer_fits(init, m_layers.size());
         Rng rng(seed);
-        for (Layer& layer : m_layers) layer.initialize(rng);
+        for (std::size_t i = 0; i < m_layers.size(); ++i) {
+            Layer& layer = m_layers[i];
+            const InitContext context{i, layer.activation().kind()};
+            detail::apply_initializer(init, detail::LayerAccess::weights(layer),
+                                      detail::LayerAccess::bias(layer), context, rng);
+        }
     }
 
 private:

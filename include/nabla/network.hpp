@@ -4,6 +4,7 @@
 #include <nabla/detail/format.hpp>
 #include <nabla/detail/network_base.hpp>
 #include <nabla/error.hpp>
+#include <nabla/init.hpp>
 #include <nabla/layer.hpp>
 #include <nabla/random.hpp>
 #include <nabla/workspace.hpp>
@@ -170,10 +171,23 @@ public:
         visit_reverse(f, std::make_index_sequence<count>{});
     }
 
-    /// Draws every W again from `seed` (Glorot, or He for ReLU layers); biases 0.
-    void initialize(std::uint64_t seed) {
+    /// Draws every W again from `seed` with DefaultInit: He uniform for ReLU and leaky ReLU
+    /// layers, Glorot uniform for the others; biases 0.
+    void initialize(std::uint64_t seed) { initialize(seed, DefaultInit{}); }
+
+    /// Draws every W (and b) again from `seed` with `init`, e.g. `net.initialize(7, HeNormal{})`,
+    /// a PerLayer, or a callable `double(const WeightEntry&, Rng&)` (see init.hpp). One Rng
+    /// serves the layers in order, so one seed gives one network bit for bit. Throws ConfigError,
+    /// with no weight changed, for a PerLayer whose count is not layer_count().
+    template <class Initializer>
+    void initialize(std::uint64_t seed, const Initializer& init) {
+        detail::check_initializer_fits(init, count);
         Rng rng(seed);
-        for_each_layer([&](auto& layer, auto) { layer.initialize(rng); });
+        for_each_layer([&](auto& layer, auto i) {
+            const InitContext context{static_cast<std::size_t>(i), layer.activation().kind()};
+            detail::apply_initializer(init, detail::LayerAccess::weights(layer),
+                                      detail::LayerAccess::bias(layer), context, rng);
+        });
     }
 
 private:

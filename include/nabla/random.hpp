@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -40,6 +41,26 @@ public:
 
     /// Uniform in [lo, hi).
     double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
+
+    /// Standard normal N(0, 1), by Marsaglia's polar method on pairs of uniform() draws. The
+    /// algorithm is nabla's own, not std::normal_distribution's (which differs between standard
+    /// libraries), so one seed gives one sequence wherever std::log agrees (std::sqrt is
+    /// exact). Each attempt takes two draws and succeeds with probability π/4; only one of the
+    /// pair's two normals is kept, so the generator's position depends on the calls made, not
+    /// on a cache.
+    double normal() {
+        for (;;) {
+            const double u = 2 * uniform() - 1;  // exact: uniform() is a multiple of 2⁻⁵³
+            const double v = 2 * uniform() - 1;
+            const double s = u * u + v * v;
+            // (u, v) uniform in the unit disc gives u·√(−2 ln s / s) ~ N(0, 1); s = 0 would
+            // divide by zero.
+            if (s > 0 && s < 1) return u * std::sqrt(-2 * std::log(s) / s);
+        }
+    }
+
+    /// Normal with the given mean and standard deviation: mean + stddev·normal().
+    double normal(double mean, double stddev) { return mean + stddev * normal(); }
 
     /// Uniform integer in [0, n), without modulo bias; n > 0.
     std::uint64_t below(std::uint64_t n) {

@@ -1,14 +1,12 @@
 #pragma once
 
+#include <nabla/detail/batches.hpp>
 #include <nabla/detail/format.hpp>
 #include <nabla/error.hpp>
-#include <nabla/random.hpp>
 
 #include <Eigen/Core>
-#include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <numeric>
 #include <vector>
 
 namespace nabla {
@@ -23,18 +21,6 @@ struct TrainOptions {
 };
 
 namespace detail {
-
-/// A workspace and its targets, sized once for one batch size.
-template <class Net>
-struct BatchBuffers {
-    typename Net::template Workspace<> ws;
-    typename Net::OutputBatch targets;
-
-    void prepare(const Net& net, Eigen::Index batch) {
-        ws.prepare(net, batch);
-        targets.resize(net.outputs(), batch);
-    }
-};
 
 inline void check_train_options(const TrainOptions& options) {
     if (options.epochs < 0) {
@@ -68,45 +54,26 @@ std::vector<double> train(Net& net, const Eigen::MatrixBase<X>& x, const Eigen::
     net.check_inputs(x);
     net.check_targets(y, x.cols());
 
-    const Eigen::Index samples = x.cols();
-    const Eigen::Index batch_size = std::min(options.batch_size, samples);
-    const Eigen::Index batches = (samples + batch_size - 1) / batch_size;
-    const Eigen::Index tail_size = samples - (batches - 1) * batch_size;
-
-    // Two sets of buffers, so an epoch that ends on a smaller batch does not resize (and
-    // reallocate) the full-size ones every epoch.
-    detail::BatchBuffers<Net> full;
-    detail::BatchBuffers<Net> tail;
-    full.prepare(net, batch_size);
-    if (tail_size != batch_size) tail.prepare(net, tail_size);
-
-    std::vector<Eigen::Index> order(static_cast<std::size_t>(samples));
-    std::iota(order.begin(), order.end(), Eigen::Index(0));
-    Rng rng(options.seed);
+    detail::MiniBatches<Net> batches(net, x.cols(), options.batch_size, options.seed,
+                                     options.shuffle);
     std::vector<double> epoch_losses;
     epoch_losses.reserve(static_cast<std::size_t>(options.epochs));
     const auto learning_rate = typename Net::Scalar(options.learning_rate);
 
     for (int epoch = 1; epoch <= options.epochs; ++epoch) {
-        if (options.shuffle) shuffle(order, rng);
+        batches.next_epoch();
         double loss_sum = 0;
-        for (Eigen::Index b = 0; b < batches; ++b) {
-            const Eigen::Index first = b * batch_size;
-            const Eigen::Index size = std::min(batch_size, samples - first);
-            detail::BatchBuffers<Net>& batch = size == batch_size ? full : tail;
-            for (Eigen::Index k = 0; k < size; ++k) {
-                const Eigen::Index sample = order[static_cast<std::size_t>(first + k)];
-                batch.ws.input().col(k) = x.col(sample);
-                batch.targets.col(k) = y.col(sample);
-            }
+        for (Eigen::Index b = 0; b < batches.batches(); ++b) {
+            detail::BatchBuffers<Net>& batch = batches.load(b, x, y);
             const auto cost = net.run_backward(batch.ws, batch.targets);
             Net::check_finite(cost, batch.ws, [&] {
-                return detail::cat("train: epoch ", epoch, ", batch ", b + 1, " of ", batches);
+                return detail::cat("train: epoch ", epoch, ", batch ", b + 1, " of ",
+                                   batches.batches());
             });
             net.update(batch.ws, learning_rate);
-            loss_sum += double(cost) * double(size);
+            loss_sum += double(cost) * double(batch.ws.batch_size());
         }
-        epoch_losses.push_back(loss_sum / double(samples));
+        epoch_losses.push_back(loss_sum / double(batches.samples()));
     }
     return epoch_losses;
 }

@@ -1,45 +1,103 @@
 #pragma once
 
-#include <nabla/detail/format.hpp>
-#include <nabla/error.hpp>
-#include <nabla/layer.hpp>
+#include <nabla/optim/detail/checks.hpp>
+#include <nabla/optim/detail/slots.hpp>
 
-#include <cmath>
+#include <Eigen/Core>
 
 namespace nabla {
 
-/// Plain stochastic gradient descent, the update the notes end on: W ← W − η∇W, b ← b − η∇b.
+/// The options of Sgd beyond the learning rate; the defaults give plain SGD. In C++20:
+/// `nabla::Sgd sgd(0.1, {.momentum = 0.9, .nesterov = true});` in C++17: `{0.9, true}`.
+struct SgdOptions {
+    double momentum = 0;      ///< μ in [0, 1); 0 keeps no velocity.
+    bool nesterov = false;    ///< Nesterov momentum; needs μ > 0.
+    double weight_decay = 0;  ///< λ ≥ 0: an L2 penalty λ/2·‖p‖² added to the cost.
+};
+
+/// Stochastic gradient descent with optional momentum, Nesterov momentum and L2 weight decay,
+/// as torch.optim.SGD (dampening 0). For each parameter p (every W and b) with gradient ∇p:
+///
+///     g ← ∇p + λp                       (λ = 0: g = ∇p, the notes' update)
+///     μ = 0:     p ← p − ηg
+///     momentum:  v ← μv + g;  p ← p − ηv          (v starts at 0, so v₁ = g)
+///     Nesterov:  v ← μv + g;  p ← p − η(g + μv)
+///
+///     nabla::Sgd sgd(0.1, {0.9});        // μ = 0.9
+///     net.backward(x, y, ws);
+///     sgd.step(net, ws);
 ///
 /// Every optimizer in nabla has this shape: step(net, ws) applies one update to `net` from the
 /// gradients that backward() left in `ws`, in place; learning_rate() and set_learning_rate()
 /// read and change η (schedules call the latter once per epoch); reset() forgets any state
-/// kept between steps. State is sized on the first step and reused, so steps allocate nothing.
+/// kept between steps. State is indexed by parameter slot (layer, W or b), sized on the first
+/// step and reused, so later steps allocate nothing. A step on a network whose layer shapes
+/// differ from the last one starts the state afresh; call reset() before stepping another
+/// network of the same shapes. float and double networks are supported.
 class Sgd {
 public:
-    /// SGD with learning rate η; throws ConfigError unless η is positive and finite.
-    explicit Sgd(double learning_rate = 0.01) { set_learning_rate(learning_rate); }
+    /// SGD with learning rate η and `options`; throws ConfigError, naming the option and its
+    /// value, unless η ≥ 0, 0 ≤ μ < 1, λ ≥ 0 (all finite) and μ > 0 when nesterov is set.
+    explicit Sgd(double learning_rate = 0.01, const SgdOptions& options = {})
+        : m_options(options) {
+        set_learning_rate(learning_rate);
+        detail::check_half_open_option("Sgd", "momentum", options.momentum, 0, 1);
+        detail::check_non_negative_option("Sgd", "weight_decay", options.weight_decay);
+        if (options.nesterov && options.momentum == 0) {
+            throw ConfigError("Sgd: nesterov needs a momentum above 0, got momentum 0");
+        }
+    }
 
-    /// One step: W ← W − η∇W, b ← b − η∇b in every layer, with the gradients in `ws`.
+    /// One step on every W and b of `net` with the gradients in `ws` (see the class comment).
+    /// Throws ShapeError when `ws` holds no gradients or gradients of other shapes.
     template <class Net, class Workspace>
     void step(Net& net, const Workspace& ws) {
-        net.update(ws, typename Net::Scalar(m_learning_rate));
+        using Scalar = typename Net::Scalar;
+        detail::check_step_gradients(net, ws, "Sgd");
+        const Scalar eta = Scalar(m_learning_rate);
+        const Scalar lambda = Scalar(m_options.weight_decay);
+        const Scalar mu = Scalar(m_options.momentum);
+        if (m_options.momentum == 0) {
+            detail::for_each_parameter(net, ws, [&](auto& p, const auto& grad, std::size_t) {
+                if (m_options.weight_decay == 0)
+                    p -= eta * grad;  // the notes' W ← W − η∇W
+                else
+                    p.array() -= eta * (grad.array() + lambda * p.array());
+            });
+            return;
+        }
+        m_velocity.fit(net, 1);
+        detail::for_each_parameter(net, ws, [&](auto& p, const auto& grad, std::size_t slot) {
+            detail::SlotBuffers::Buffer<Scalar>& v = m_velocity.buffer<Scalar>(slot, 0);
+            if (m_options.weight_decay == 0)
+                v.array() = mu * v.array() + grad.array();
+            else
+                v.array() = mu * v.array() + (grad.array() + lambda * p.array());
+            if (!m_options.nesterov)
+                p.array() -= eta * v.array();
+            else if (m_options.weight_decay == 0)
+                p.array() -= eta * (grad.array() + mu * v.array());
+            else  // p on the right is still the p the gradient was taken at
+                p.array() -= eta * ((grad.array() + lambda * p.array()) + mu * v.array());
+        });
     }
 
     /// η.
     double learning_rate() const { return m_learning_rate; }
-    /// Sets η; throws ConfigError unless it is positive and finite.
+    /// Sets η; throws ConfigError unless it is finite and at least 0 (0 freezes the network).
     void set_learning_rate(double learning_rate) {
-        if (!(std::isfinite(learning_rate) && learning_rate > 0)) {
-            throw ConfigError(detail::cat("Sgd: learning_rate must be positive and finite, got ",
-                                          learning_rate));
-        }
+        detail::check_learning_rate("Sgd", learning_rate);
         m_learning_rate = learning_rate;
     }
-    /// Plain SGD keeps no state between steps.
-    void reset() {}
+    /// μ, Nesterov and λ as given.
+    const SgdOptions& options() const { return m_options; }
+    /// Forgets the velocities: the next step starts from v = 0, as the first one did.
+    void reset() { m_velocity.clear(); }
 
 private:
     double m_learning_rate = 0.01;
+    SgdOptions m_options;
+    detail::SlotBuffers m_velocity;
 };
 
 }  // namespace nabla

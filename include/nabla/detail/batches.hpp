@@ -1,0 +1,136 @@
+#pragma once
+
+// How train() and fit() walk a data set: shuffled mini-batches for training, consecutive ones
+// for evaluation. Buffers are sized when the walk is set up, so the epochs allocate nothing.
+
+#include <nabla/random.hpp>
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <numeric>
+#include <vector>
+
+namespace nabla::detail {
+
+/// A workspace and its targets, sized once for one batch size.
+template <class Net>
+struct BatchBuffers {
+    typename Net::template Workspace<> ws;
+    typename Net::OutputBatch targets;
+
+    void prepare(const Net& net, Eigen::Index batch) {
+        ws.prepare(net, batch);
+        targets.resize(net.outputs(), batch);
+    }
+};
+
+/// The number of batches of (at most) `batch_size` columns that cover `samples` columns.
+inline Eigen::Index batch_count(Eigen::Index samples, Eigen::Index batch_size) {
+    return (samples + batch_size - 1) / batch_size;
+}
+
+/// Mini-batches of a training set of `samples` columns: before each epoch the sample order is
+/// shuffled (when asked) by one generator seeded once, so one seed gives one sequence of
+/// batches; batch b takes the next batch_size samples of that order, and the last, smaller
+/// batch is used, not dropped. A batch size above the sample count means one batch of all.
+template <class Net>
+class MiniBatches {
+public:
+    /// Sizes the buffers for `net`; samples ≥ 1 and batch_size ≥ 1 (checked by the caller).
+    MiniBatches(const Net& net, Eigen::Index samples, Eigen::Index batch_size, std::uint64_t seed,
+                bool shuffle)
+        : m_samples(samples),
+          m_batch_size(std::min(batch_size, samples)),
+          m_batches(batch_count(samples, m_batch_size)),
+          m_order(static_cast<std::size_t>(samples)),
+          m_rng(seed),
+          m_shuffle(shuffle) {
+        // Two sets of buffers, so an epoch that ends on a smaller batch does not resize (and
+        // reallocate) the full-size ones every epoch.
+        const Eigen::Index tail_size = samples - (m_batches - 1) * m_batch_size;
+        m_full.prepare(net, m_batch_size);
+        if (tail_size != m_batch_size) m_tail.prepare(net, tail_size);
+        std::iota(m_order.begin(), m_order.end(), Eigen::Index(0));
+    }
+
+    /// The batches of one epoch.
+    Eigen::Index batches() const { return m_batches; }
+    /// The samples of one epoch.
+    Eigen::Index samples() const { return m_samples; }
+
+    /// Starts an epoch: shuffles the sample order when shuffling is on.
+    void next_epoch() {
+        if (m_shuffle) shuffle(m_order, m_rng);
+    }
+
+    /// Copies the samples of batch b (zero-based) of this epoch's order from x and y into their
+    /// buffers, and returns the buffers: ws.input() and targets hold the batch.
+    template <class X, class Y>
+    BatchBuffers<Net>& load(Eigen::Index b, const Eigen::MatrixBase<X>& x,
+                            const Eigen::MatrixBase<Y>& y) {
+        const Eigen::Index first = b * m_batch_size;
+        const Eigen::Index size = std::min(m_batch_size, m_samples - first);
+        BatchBuffers<Net>& batch = size == m_batch_size ? m_full : m_tail;
+        for (Eigen::Index k = 0; k < size; ++k) {
+            const Eigen::Index sample = m_order[static_cast<std::size_t>(first + k)];
+            batch.ws.input().col(k) = x.col(sample);
+            batch.targets.col(k) = y.col(sample);
+        }
+        return batch;
+    }
+
+private:
+    Eigen::Index m_samples;
+    Eigen::Index m_batch_size;
+    Eigen::Index m_batches;
+    std::vector<Eigen::Index> m_order;
+    Rng m_rng;
+    bool m_shuffle;
+    BatchBuffers<Net> m_full;
+    BatchBuffers<Net> m_tail;
+};
+
+/// Consecutive batches over an evaluation set, in order: the forward pass only, with one
+/// full-size and one tail workspace prepared up front and reused, so an evaluation allocates
+/// nothing.
+template <class Net>
+class EvaluationBatches {
+public:
+    /// Sizes the workspaces for `net`; samples ≥ 1 and batch_size ≥ 1 (checked by the caller).
+    EvaluationBatches(const Net& net, Eigen::Index samples, Eigen::Index batch_size)
+        : m_samples(samples),
+          m_batch_size(std::min(batch_size, samples)),
+          m_batches(batch_count(samples, m_batch_size)) {
+        const Eigen::Index tail_size = samples - (m_batches - 1) * m_batch_size;
+        m_full.prepare(net, m_batch_size);
+        if (tail_size != m_batch_size) m_tail.prepare(net, tail_size);
+    }
+
+    /// The mean cost over the samples of x (inputs × samples) against y, batch by batch; after
+    /// each batch calls after_each(aᴸ, targets) with the batch's outputs and target columns.
+    template <class X, class Y, class F>
+    double mean_loss(const Net& net, const Eigen::MatrixBase<X>& x, const Eigen::MatrixBase<Y>& y,
+                     F&& after_each) {
+        double sum = 0;
+        for (Eigen::Index b = 0; b < m_batches; ++b) {
+            const Eigen::Index first = b * m_batch_size;
+            const Eigen::Index size = std::min(m_batch_size, m_samples - first);
+            auto& ws = size == m_batch_size ? m_full : m_tail;
+            const auto cost = net.loss(x.middleCols(first, size), y.middleCols(first, size), ws);
+            sum += double(cost) * double(size);  // a batch weighs by its size
+            after_each(ws.output(), y.middleCols(first, size));
+        }
+        return sum / double(m_samples);
+    }
+
+private:
+    Eigen::Index m_samples;
+    Eigen::Index m_batch_size;
+    Eigen::Index m_batches;
+    typename Net::template Workspace<> m_full;
+    typename Net::template Workspace<> m_tail;
+};
+
+}  // namespace nabla::detail

@@ -1,0 +1,873 @@
+#pragma once
+
+// Saving and loading trained networks in nabla's binary model format, version 1. The byte layout,
+// the checksum and what loading checks are specified in docs/model-format.md; in short:
+//
+//     "NABLAMLP" | version u32 | scalar u32 | loss name | layer count u32 |
+//     per layer: inputs u32, outputs u32, activation u32, slope f64 |
+//     per layer: W column by column, then b | CRC-32 of everything before it
+//
+// Every number is little-endian, written and read byte by byte whatever the host, so a file moves
+// between machines unchanged; no text is formatted, so the locale plays no part. Saving goes
+// through write_file_atomically: a crash or a full disk never leaves half a model behind.
+//
+//     nabla::save(net, "xor.nbl");
+//     nabla::load(net, "xor.nbl");     // into a network built with the same layers and loss
+//     auto copy = nabla::load_network<double, nabla::BinaryCrossEntropy>("xor.nbl");
+//
+// Loading reads and checks the whole file before it touches the network: a file that is corrupt,
+// truncated, or does not fit throws FileError and leaves the network exactly as it was.
+
+#include <nabla/activation.hpp>
+#include <nabla/any_activation.hpp>
+#include <nabla/detail/format.hpp>
+#include <nabla/dynamic_network.hpp>
+#include <nabla/error.hpp>
+#include <nabla/io/atomic_file.hpp>
+#include <nabla/io/checksum.hpp>
+#include <nabla/layer.hpp>
+
+#include <Eigen/Core>
+#include <cerrno>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <locale>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <sstream>
+#include <string>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace nabla {
+
+/// The model format version this library writes, and the only one it reads.
+inline constexpr std::uint32_t model_format_version = 1;
+
+/// How a model file stores its weights: IEEE 754 binary32 or binary64, little-endian.
+enum class StoredScalar : std::uint32_t { float32 = 1, float64 = 2 };
+
+/// "float32" or "float64".
+constexpr const char* to_string(StoredScalar scalar) {
+    return scalar == StoredScalar::float32 ? "float32" : "float64";
+}
+
+/// One layer as a model file describes it.
+struct ModelLayerInfo {
+    Eigen::Index inputs = 0;   ///< m, the neurons of the layer below.
+    Eigen::Index outputs = 0;  ///< n, the neurons of this layer; W is n × m.
+    AnyActivation activation;  ///< σ, with the slope for leaky ReLU.
+};
+
+/// Everything a model file says besides the parameters: enough to build the network it fits.
+struct ModelInfo {
+    std::uint32_t version = model_format_version;  ///< The format version of the file.
+    StoredScalar scalar = StoredScalar::float64;    ///< How the weights are stored.
+    std::string loss;                               ///< The loss's name(), e.g. "CrossEntropy".
+    std::vector<ModelLayerInfo> layers;             ///< Input side first.
+
+    /// {inputs, hidden..., outputs}, as networks take them.
+    std::vector<Eigen::Index> sizes() const {
+        std::vector<Eigen::Index> result;
+        if (!layers.empty()) result.push_back(layers.front().inputs);
+        for (const ModelLayerInfo& layer : layers) result.push_back(layer.outputs);
+        return result;
+    }
+};
+
+/// The details of the format, shared by the writer and the reader.
+namespace detail::model {
+
+inline constexpr unsigned char magic[8] = {'N', 'A', 'B', 'L', 'A', 'M', 'L', 'P'};
+inline constexpr std::size_t max_loss_name = 255;   // bytes; names are printable ASCII
+inline constexpr std::size_t layer_record_size = 20;  // inputs, outputs, activation, slope
+
+/// The code of each activation in the file. Fixed by the format, not by ActivationKind's order.
+inline std::uint32_t activation_code(ActivationKind kind) {
+    switch (kind) {
+        case ActivationKind::identity: return 0;
+        case ActivationKind::sigmoid: return 1;
+        case ActivationKind::tanh: return 2;
+        case ActivationKind::relu: return 3;
+        case ActivationKind::leaky_relu: return 4;
+        case ActivationKind::softmax: return 5;
+    }
+    return 0xFFFFFFFFU;
+}
+
+/// The activation of a code; false for a code the format does not define.
+inline bool activation_of_code(std::uint32_t code, ActivationKind& kind) {
+    static constexpr ActivationKind kinds[] = {
+        ActivationKind::identity, ActivationKind::sigmoid,    ActivationKind::tanh,
+        ActivationKind::relu,     ActivationKind::leaky_relu, ActivationKind::softmax};
+    if (code >= std::size(kinds)) return false;
+    kind = kinds[code];
+    return true;
+}
+
+/// The run-time form of a layer's activation, whatever its type (a policy or AnyActivation).
+template <class Activation>
+AnyActivation as_any(const Activation& activation) {
+    if constexpr (std::is_same_v<Activation, AnyActivation>)
+        return activation;
+    else
+        return AnyActivation(activation);
+}
+
+/// The slope field of a layer: the slope for leaky ReLU, +0 for every other activation.
+inline double slope_field(const AnyActivation& activation) {
+    return activation.kind() == ActivationKind::leaky_relu ? activation.slope() : 0.0;
+}
+
+/// The shortest decimal text that reads back as exactly `value`, so that two slopes that differ
+/// never print the same in a message.
+inline std::string exact_text(double value) {
+    std::string text;
+    for (int digits = 6; digits <= 17; ++digits) {
+        std::ostringstream out;
+        out.imbue(std::locale::classic());
+        out.precision(digits);
+        out << value;
+        text = out.str();
+        std::istringstream in(text);
+        in.imbue(std::locale::classic());
+        double back = 0;
+        if (in >> back && back == value) break;
+    }
+    return text;
+}
+
+/// "relu", or "leaky_relu (slope 0.2)".
+inline std::string activation_text(const AnyActivation& activation) {
+    if (activation.kind() != ActivationKind::leaky_relu) return std::string(activation.name());
+    return cat(activation.name(), " (slope ", exact_text(activation.slope()), ")");
+}
+
+/// "128x256 relu": W's shape (outputs x inputs) and σ, as mismatch messages show a layer.
+inline std::string layer_text(Eigen::Index inputs, Eigen::Index outputs,
+                              const AnyActivation& activation) {
+    return cat(shape(outputs, inputs), " ", activation_text(activation));
+}
+
+/// "[784, 256, 10]".
+inline std::string sizes_text(const std::vector<Eigen::Index>& sizes) {
+    std::string text = "[";
+    for (std::size_t i = 0; i < sizes.size(); ++i) text += cat(i ? ", " : "", sizes[i]);
+    return text + "]";
+}
+
+/// True for a loss name a file can hold: 1 to 255 bytes of printable ASCII.
+inline bool valid_loss_name(const std::string& name) {
+    if (name.empty() || name.size() > max_loss_name) return false;
+    for (char c : name)
+        if (c < 0x20 || c > 0x7E) return false;
+    return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+/// Throws ConfigError when `net` cannot be written in the format: a loss name that is not 1–255
+/// bytes of printable ASCII, a layer wider than 2³² − 1, a leaky ReLU slope that is not finite.
+/// Checked before the first byte is written.
+template <class Net>
+void check_savable(const Net& net) {
+    using Scalar = typename Net::Scalar;
+    static_assert(std::is_same_v<Scalar, float> || std::is_same_v<Scalar, double>,
+                  "NABLA_MODEL_FILES_HOLD_FLOAT_OR_DOUBLE_NETWORKS");
+    const std::string loss = Net::Loss::name();
+    if (!valid_loss_name(loss)) {
+        throw ConfigError(cat("cannot save the model: the loss name \"", loss,
+                              "\" is not 1 to 255 characters of printable ASCII"));
+    }
+    net.for_each_layer([&](const auto& layer, auto) {
+        constexpr Eigen::Index limit = Eigen::Index(0xFFFFFFFFU);
+        if (layer.inputs() > limit || layer.outputs() > limit) {
+            throw ConfigError(cat("cannot save the model: ", layer.name(), " is ",
+                                  shape(layer.outputs(), layer.inputs()),
+                                  ", the format allows at most 4294967295 per side"));
+        }
+        const AnyActivation activation = as_any(layer.activation());
+        if (!std::isfinite(slope_field(activation))) {
+            throw ConfigError(cat("cannot save the model: ", layer.name(),
+                                  " has a leaky_relu slope of ", activation.slope(),
+                                  ", which is not finite"));
+        }
+    });
+}
+
+/// Encodes little-endian numbers into a buffer, hands full buffers to the stream, and keeps the
+/// CRC-32 of every byte passed on.
+class Writer {
+public:
+    /// Writes to `out`.
+    explicit Writer(std::ostream& out) : m_out(out) { m_buffer.reserve(capacity); }
+
+    /// The low `bytes` bytes of `value`, least significant first.
+    void integer(std::uint64_t value, int bytes) {
+        for (int i = 0; i < bytes; ++i) m_buffer.push_back((unsigned char)(value >> (8 * i)));
+        if (m_buffer.size() >= capacity) flush();
+    }
+    /// A u32 field.
+    void u32(std::uint32_t value) { integer(value, 4); }
+    /// An IEEE 754 binary64 field.
+    void f64(double value) { integer(bits_of(value), 8); }
+    /// A value in the stored scalar type: binary32 for float, binary64 for double.
+    template <class Scalar>
+    void scalar(Scalar value) {
+        if constexpr (std::is_same_v<Scalar, float>)
+            integer(bits_of(value), 4);
+        else
+            integer(bits_of(value), 8);
+    }
+    /// Raw bytes (the magic, the loss name).
+    void bytes(const void* data, std::size_t size) {
+        const auto* p = static_cast<const unsigned char*>(data);
+        m_buffer.insert(m_buffer.end(), p, p + size);
+        if (m_buffer.size() >= capacity) flush();
+    }
+
+    /// Writes out the buffer, then the CRC-32 of everything written, which it does not cover.
+    void finish() {
+        flush();
+        const std::uint32_t crc = m_crc.value();
+        integer(crc, 4);
+        m_out.write(reinterpret_cast<const char*>(m_buffer.data()),
+                    std::streamsize(m_buffer.size()));
+        m_buffer.clear();
+    }
+
+private:
+    static constexpr std::size_t capacity = std::size_t(1) << 16;
+
+    static std::uint32_t bits_of(float value) {
+        static_assert(sizeof(float) == 4 && std::numeric_limits<float>::is_iec559,
+                      "NABLA_MODEL_FILES_NEED_IEEE_754_FLOAT");
+        std::uint32_t bits = 0;
+        std::memcpy(&bits, &value, 4);
+        return bits;
+    }
+    static std::uint64_t bits_of(double value) {
+        static_assert(sizeof(double) == 8 && std::numeric_limits<double>::is_iec559,
+                      "NABLA_MODEL_FILES_NEED_IEEE_754_DOUBLE");
+        std::uint64_t bits = 0;
+        std::memcpy(&bits, &value, 8);
+        return bits;
+    }
+
+    void flush() {
+        m_crc.update(m_buffer.data(), m_buffer.size());
+        m_out.write(reinterpret_cast<const char*>(m_buffer.data()),
+                    std::streamsize(m_buffer.size()));
+        m_buffer.clear();
+    }
+
+    std::ostream& m_out;
+    std::vector<unsigned char> m_buffer;
+    Crc32 m_crc;
+};
+
+/// Writes `net` in format version 1 (check_savable first). Stream failures are left in the
+/// stream's state for the caller to report.
+template <class Net>
+void write_model(const Net& net, std::ostream& out) {
+    using Scalar = typename Net::Scalar;
+    check_savable(net);
+    Writer writer(out);
+    writer.bytes(magic, sizeof magic);
+    writer.u32(model_format_version);
+    writer.u32(std::uint32_t(std::is_same_v<Scalar, float> ? StoredScalar::float32
+                                                            : StoredScalar::float64));
+    const std::string loss = Net::Loss::name();
+    writer.u32(std::uint32_t(loss.size()));
+    writer.bytes(loss.data(), loss.size());
+    writer.u32(std::uint32_t(net.layer_count()));
+    net.for_each_layer([&](const auto& layer, auto) {
+        const AnyActivation activation = as_any(layer.activation());
+        writer.u32(std::uint32_t(layer.inputs()));
+        writer.u32(std::uint32_t(layer.outputs()));
+        writer.u32(activation_code(activation.kind()));
+        writer.f64(slope_field(activation));
+    });
+    net.for_each_layer([&](const auto& layer, auto) {
+        // Column by column: w_jk with j (the neuron of this layer) running fastest.
+        for (Eigen::Index k = 0; k < layer.inputs(); ++k)
+            for (Eigen::Index j = 0; j < layer.outputs(); ++j) writer.scalar(layer.weights()(j, k));
+        for (Eigen::Index j = 0; j < layer.outputs(); ++j) writer.scalar(layer.bias()(j));
+    });
+    writer.finish();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+/// Model bytes already in memory.
+class MemoryInput {
+public:
+    /// The `size` bytes at `data`, which must outlive the input.
+    MemoryInput(const unsigned char* data, std::size_t size) : m_data(data), m_size(size) {}
+    /// How many bytes there are.
+    std::uint64_t size() const { return m_size; }
+    /// Copies up to `count` bytes; fewer only at the end.
+    std::size_t read(unsigned char* out, std::size_t count) {
+        const std::size_t got = count < m_size - m_next ? count : m_size - m_next;
+        if (got > 0) std::memcpy(out, m_data + m_next, got);
+        m_next += got;
+        return got;
+    }
+    /// Never: memory does not fail.
+    bool failed() const { return false; }
+
+private:
+    const unsigned char* m_data;
+    std::size_t m_size;
+    std::size_t m_next = 0;
+};
+
+/// A regular file read front to back, its size known from the file system before reading, so
+/// that every count in the header can be checked against it before anything is allocated.
+class FileInput {
+public:
+    /// Reads `file` (open, at its start) of `size` bytes.
+    FileInput(std::FILE* file, std::uint64_t size) : m_file(file), m_size(size) {}
+    /// The size the file had when it was opened.
+    std::uint64_t size() const { return m_size; }
+    /// Reads up to `count` bytes; fewer at the end of the file or on a read error.
+    std::size_t read(unsigned char* out, std::size_t count) {
+        return std::fread(out, 1, count, m_file);
+    }
+    /// True after a read error.
+    bool failed() const { return std::ferror(m_file) != 0; }
+
+private:
+    std::FILE* m_file;
+    std::uint64_t m_size;
+};
+
+/// Reads the fields of a model front to back from an input (MemoryInput or FileInput), keeping
+/// the offset for messages and the CRC-32 of everything read.
+template <class Input>
+class Reader {
+public:
+    /// `name` is what messages call the source: the path, or the name given for bytes.
+    Reader(Input& input, const std::string& name) : m_input(input), m_name(name) {}
+
+    /// The offset of the next byte.
+    std::uint64_t position() const { return m_position; }
+    /// The bytes left after position().
+    std::uint64_t remaining() const {
+        return m_input.size() > m_position ? m_input.size() - m_position : 0;
+    }
+    /// The CRC-32 of every byte read so far.
+    std::uint32_t checksum() const { return m_crc.value(); }
+
+    /// Throws FileError "name: byte offset: what".
+    [[noreturn]] void fail(std::uint64_t offset, const std::string& what) const {
+        throw FileError(cat(m_name, ": byte ", offset, ": ", what));
+    }
+
+    /// Reads up to `count` bytes and returns how many there were; a read error throws.
+    std::size_t read_some(unsigned char* out, std::size_t count) {
+        const std::size_t got = m_input.read(out, count);
+        if (m_input.failed()) fail(m_position + got, "read error");
+        m_crc.update(out, got);
+        m_position += got;
+        return got;
+    }
+
+    /// Reads exactly `count` bytes of `what`; a file that ends first is truncated.
+    void read(unsigned char* out, std::size_t count, const std::string& what) {
+        const std::uint64_t start = m_position;
+        const std::size_t got = read_some(out, count);
+        if (got == count) return;
+        if (got == 0) fail(start, cat("the file ends before ", what, ": it is truncated"));
+        fail(start + got, cat("the file ends ", got, " of ", count, " bytes into ", what,
+                              " (which starts at byte ", start, "): it is truncated"));
+    }
+
+    /// A little-endian u32 field.
+    std::uint32_t u32(const std::string& what) {
+        unsigned char bytes[4];
+        read(bytes, 4, what);
+        return std::uint32_t(little_endian(bytes, 4));
+    }
+
+    /// A little-endian u64 field.
+    std::uint64_t u64(const std::string& what) {
+        unsigned char bytes[8];
+        read(bytes, 8, what);
+        return little_endian(bytes, 8);
+    }
+
+    /// The number in `count` bytes, least significant first.
+    static std::uint64_t little_endian(const unsigned char* bytes, int count) {
+        std::uint64_t value = 0;
+        for (int i = count - 1; i >= 0; --i) value = (value << 8) | bytes[i];
+        return value;
+    }
+
+private:
+    Input& m_input;
+    const std::string& m_name;
+    std::uint64_t m_position = 0;
+    Crc32 m_crc;
+};
+
+/// "xx xx xx" for the first `count` bytes, as a message quotes a wrong magic.
+inline std::string hex_text(const unsigned char* bytes, std::size_t count) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string text;
+    for (std::size_t i = 0; i < count; ++i) {
+        if (i) text += ' ';
+        text += digits[bytes[i] >> 4];
+        text += digits[bytes[i] & 15];
+    }
+    return text;
+}
+
+/// "0x1234abcd".
+inline std::string hex32(std::uint32_t value) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string text = "0x";
+    for (int shift = 28; shift >= 0; shift -= 4) text += digits[(value >> shift) & 15];
+    return text;
+}
+
+/// Reads and checks everything before the parameters: magic, version, scalar type, loss name,
+/// layer records. On return every count has been checked against the bytes left, so the
+/// parameters can be allocated without trusting the file.
+template <class Input>
+ModelInfo read_header(Reader<Input>& in) {
+    ModelInfo info;
+
+    unsigned char head[sizeof magic];
+    const std::size_t got = in.read_some(head, sizeof magic);
+    if (got == 0) in.fail(0, "the file is empty; a model file starts with \"NABLAMLP\"");
+    if (std::memcmp(head, magic, got) != 0) {
+        in.fail(0, cat("not a nabla model file: it starts with bytes ", hex_text(head, got),
+                       ", a model file starts with \"NABLAMLP\" (", hex_text(magic, 8), ")"));
+    }
+    if (got < sizeof magic) {
+        in.fail(got, cat("the file ends ", got, " bytes into the magic \"NABLAMLP\": it is "
+                                                "truncated"));
+    }
+
+    const std::uint64_t version_at = in.position();
+    info.version = in.u32("the format version");
+    if (info.version != model_format_version) {
+        in.fail(version_at, cat("model format version ", info.version, " is not supported; "
+                                "this library reads version ", model_format_version));
+    }
+
+    const std::uint64_t scalar_at = in.position();
+    const std::uint32_t scalar = in.u32("the scalar type");
+    if (scalar != std::uint32_t(StoredScalar::float32) &&
+        scalar != std::uint32_t(StoredScalar::float64)) {
+        in.fail(scalar_at, cat("unknown scalar type code ", scalar,
+                               " (1 is float32, 2 is float64)"));
+    }
+    info.scalar = StoredScalar(scalar);
+
+    const std::uint64_t length_at = in.position();
+    const std::uint32_t length = in.u32("the length of the loss name");
+    if (length == 0 || length > max_loss_name) {
+        in.fail(length_at, cat("the loss name is said to be ", length,
+                               " bytes long; it must be 1 to ", max_loss_name));
+    }
+    unsigned char name[max_loss_name];
+    const std::uint64_t name_at = in.position();
+    in.read(name, length, "the loss name");
+    for (std::uint32_t i = 0; i < length; ++i) {
+        if (name[i] < 0x20 || name[i] > 0x7E) {
+            in.fail(name_at + i, cat("the loss name holds the byte ", hex_text(name + i, 1),
+                                     ", which is not printable ASCII"));
+        }
+    }
+    info.loss.assign(reinterpret_cast<const char*>(name), length);
+
+    const std::uint64_t count_at = in.position();
+    const std::uint32_t count = in.u32("the layer count");
+    if (count == 0) in.fail(count_at, "the layer count is 0; a model has at least 1 layer");
+    if (std::uint64_t(count) * layer_record_size > in.remaining()) {
+        in.fail(count_at, cat("the file says it holds ", count, " layers, whose descriptions "
+                              "alone need ", std::uint64_t(count) * layer_record_size,
+                              " bytes, but only ", in.remaining(), " follow: the file is "
+                              "truncated or the count is corrupt"));
+    }
+
+    info.layers.reserve(count);  // at most remaining() / 20 entries: checked just above
+    for (std::uint32_t l = 1; l <= count; ++l) {
+        ModelLayerInfo layer;
+        const std::uint64_t inputs_at = in.position();
+        layer.inputs = Eigen::Index(in.u32(cat("the input count of layer ", l)));
+        const std::uint64_t outputs_at = in.position();
+        layer.outputs = Eigen::Index(in.u32(cat("the output count of layer ", l)));
+        const std::uint64_t code_at = in.position();
+        const std::uint32_t code = in.u32(cat("the activation of layer ", l));
+        const std::uint64_t slope_at = in.position();
+        const std::uint64_t slope_bits = in.u64(cat("the slope of layer ", l));
+
+        if (layer.inputs == 0) in.fail(inputs_at, cat("layer ", l, " has 0 inputs"));
+        if (layer.outputs == 0) in.fail(outputs_at, cat("layer ", l, " has 0 outputs"));
+        if (l > 1 && layer.inputs != info.layers.back().outputs) {
+            in.fail(inputs_at, cat("layer ", l, " takes ", layer.inputs, " inputs but layer ",
+                                   l - 1, " has ", info.layers.back().outputs, " outputs"));
+        }
+        ActivationKind kind = ActivationKind::identity;
+        if (!activation_of_code(code, kind)) {
+            in.fail(code_at, cat("unknown activation code ", code, " for layer ", l,
+                                 " (0 identity, 1 sigmoid, 2 tanh, 3 relu, 4 leaky_relu, "
+                                 "5 softmax)"));
+        }
+        double slope = 0;
+        std::memcpy(&slope, &slope_bits, 8);
+        if (kind == ActivationKind::leaky_relu) {
+            if (!std::isfinite(slope)) {
+                in.fail(slope_at, cat("the leaky_relu slope of layer ", l, " is ", slope,
+                                      ", which is not finite"));
+            }
+            layer.activation = AnyActivation(kind, slope);
+        } else {
+            if (slope_bits != 0) {
+                in.fail(slope_at, cat("the slope field of layer ", l, " (", to_string(kind),
+                                      ") is not zero; only leaky_relu has a slope"));
+            }
+            layer.activation = AnyActivation(kind);
+        }
+        info.layers.push_back(layer);
+    }
+
+    // Each count is below 2³², so n·(m + 1) fits in 64 bits; the running total is compared with
+    // the bytes left at each step, so it never grows past the file size either.
+    const std::uint64_t width = info.scalar == StoredScalar::float32 ? 4 : 8;
+    const std::uint64_t available = in.remaining();
+    std::uint64_t needed = 4;  // the checksum
+    bool fits = needed <= available;
+    for (const ModelLayerInfo& layer : info.layers) {
+        if (!fits) break;
+        const std::uint64_t values = std::uint64_t(layer.outputs) * std::uint64_t(layer.inputs + 1);
+        fits = values <= (available - needed) / width;
+        if (fits) needed += values * width;
+    }
+    if (!fits) {
+        in.fail(in.position() + available,
+                cat("the file ends here, but the ", plural(Eigen::Index(count), "layer"),
+                    " it describes (sizes ", sizes_text(info.sizes()), ", ", to_string(info.scalar),
+                    ") need more bytes of weights, biases and checksum than the ", available,
+                    " after byte ", in.position(), ": the file is truncated or its header is "
+                    "corrupt"));
+    }
+    return info;
+}
+
+/// A layer's parameters as read from a file, before they go into a network.
+template <class Scalar>
+struct StagedLayer {
+    Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> weights;  ///< W, outputs × inputs.
+    Eigen::Matrix<Scalar, Eigen::Dynamic, 1> bias;                  ///< b, outputs × 1.
+};
+
+/// A whole model file, read and checked, its parameters in the network's scalar type.
+template <class Scalar>
+struct StagedModel {
+    ModelInfo info;                             ///< The header.
+    std::vector<StagedLayer<Scalar>> layers;    ///< Empty when the parameters were not kept.
+};
+
+/// Reads `count` stored values, calling store(index, value, offset) with each as a double (a
+/// float32 value converts to double exactly).
+template <class Input, class Store>
+void read_values(Reader<Input>& in, StoredScalar scalar, std::uint64_t count,
+                 const std::string& what, Store&& store) {
+    const std::size_t width = scalar == StoredScalar::float32 ? 4 : 8;
+    unsigned char chunk[8192];
+    const std::size_t per_chunk = sizeof chunk / width;
+    for (std::uint64_t done = 0; done < count;) {
+        const std::size_t n = count - done < per_chunk ? std::size_t(count - done) : per_chunk;
+        const std::uint64_t start = in.position();
+        in.read(chunk, n * width, what);
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::uint64_t bits = Reader<Input>::little_endian(chunk + i * width, int(width));
+            double value = 0;
+            if (width == 4) {
+                const std::uint32_t bits32 = std::uint32_t(bits);
+                float f = 0;
+                std::memcpy(&f, &bits32, 4);
+                value = f;
+            } else {
+                std::memcpy(&value, &bits, 8);
+            }
+            store(done + i, value, start + i * width);
+        }
+        done += n;
+    }
+}
+
+/// Reads a whole model: header, parameters (converted to `Scalar` when `keep` is true, skipped
+/// otherwise), checksum, and the end of the file. Every way a file can be wrong throws FileError
+/// with the offset; nothing outside the returned value is changed.
+template <class Scalar, class Input>
+StagedModel<Scalar> read_model(Input& input, const std::string& name, bool keep = true) {
+    Reader<Input> in(input, name);
+    StagedModel<Scalar> model;
+    model.info = read_header(in);
+    const ModelInfo& info = model.info;
+
+    // A float64 value beyond float's range would become infinite in a float network. Reported
+    // after the checksum, since a corrupt file is the likelier cause.
+    std::optional<std::string> out_of_range;
+    std::uint64_t out_of_range_at = 0;
+    const auto convert = [&](double value, std::uint64_t offset, const auto& where) {
+        const Scalar converted = static_cast<Scalar>(value);
+        if (!out_of_range && std::isfinite(value) && !std::isfinite(converted)) {
+            out_of_range = cat(where(), " = ", exact_text(value),
+                               " is beyond the range of float, the network's scalar type");
+            out_of_range_at = offset;
+        }
+        return converted;
+    };
+
+    if (keep) model.layers.resize(info.layers.size());
+    for (std::size_t l = 0; l < info.layers.size(); ++l) {
+        const Eigen::Index rows = info.layers[l].outputs;
+        const Eigen::Index cols = info.layers[l].inputs;
+        StagedLayer<Scalar>* staged = keep ? &model.layers[l] : nullptr;
+        if (staged) {
+            staged->weights.resize(rows, cols);  // checked against the file size in read_header
+            staged->bias.resize(rows);
+        }
+        read_values(in, info.scalar, std::uint64_t(rows) * std::uint64_t(cols),
+                    cat("the weights of layer ", l + 1),
+                    [&](std::uint64_t i, double value, std::uint64_t offset) {
+                        const Eigen::Index j = Eigen::Index(i % std::uint64_t(rows));
+                        const Eigen::Index k = Eigen::Index(i / std::uint64_t(rows));
+                        const Scalar v = convert(value, offset, [&] {
+                            return cat("layer ", l + 1, " W(", j, ",", k, ")");
+                        });
+                        if (staged) staged->weights(j, k) = v;
+                    });
+        read_values(in, info.scalar, std::uint64_t(rows), cat("the bias of layer ", l + 1),
+                    [&](std::uint64_t j, double value, std::uint64_t offset) {
+                        const Scalar v = convert(value, offset, [&] {
+                            return cat("layer ", l + 1, " b(", j, ")");
+                        });
+                        if (staged) staged->bias(Eigen::Index(j)) = v;
+                    });
+    }
+
+    const std::uint64_t crc_at = in.position();
+    const std::uint32_t computed = in.checksum();
+    const std::uint32_t stored = in.u32("the checksum");
+    if (stored != computed) {
+        in.fail(crc_at, cat("checksum mismatch: the file stores CRC-32 ", hex32(stored),
+                            ", its bytes give ", hex32(computed), ": the file is corrupt"));
+    }
+    unsigned char extra[1];
+    if (in.read_some(extra, 1) != 0) {
+        const std::uint64_t end = in.position() - 1;
+        const std::uint64_t trailing = in.remaining() + 1;
+        in.fail(end, cat(plural(Eigen::Index(trailing), "byte"), " follow the checksum, which "
+                         "ends a model file"));
+    }
+    if (out_of_range) in.fail(out_of_range_at, *out_of_range);
+    return model;
+}
+
+/// Opens the model file at `path` and calls f(input) with a FileInput, or, for a file whose size
+/// the file system does not tell (a pipe), with a MemoryInput over all its bytes.
+template <class F>
+decltype(auto) with_model_file(const std::string& path, F&& f) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+        throw FileError(cat(path, ": is a directory, not a model file"));
+    }
+    struct Close {
+        void operator()(std::FILE* file) const { std::fclose(file); }
+    };
+    errno = 0;
+    std::unique_ptr<std::FILE, Close> file(std::fopen(path.c_str(), "rb"));
+    if (!file) {
+        const int error = errno;
+        throw FileError(cat(path, ": cannot open the model file: ",
+                            error ? std::generic_category().message(error)
+                                  : std::string("unknown error")));
+    }
+    if (std::filesystem::is_regular_file(path, ec)) {
+        const std::uintmax_t size = std::filesystem::file_size(path, ec);
+        if (!ec) {
+            FileInput input(file.get(), std::uint64_t(size));
+            return f(input);
+        }
+    }
+    // Grown as data arrives, so a source that never ends costs what it delivers, no more.
+    std::vector<unsigned char> bytes;
+    for (std::size_t chunk = std::size_t(1) << 16;;) {
+        const std::size_t used = bytes.size();
+        bytes.resize(used + chunk);
+        const std::size_t got = std::fread(bytes.data() + used, 1, chunk, file.get());
+        bytes.resize(used + got);
+        if (std::ferror(file.get())) {
+            throw FileError(cat(path, ": byte ", used + got, ": read error"));
+        }
+        if (got < chunk) break;
+    }
+    MemoryInput input(bytes.data(), bytes.size());
+    return f(input);
+}
+
+/// Throws FileError naming `name` unless the model in `info` has the loss, the layer count, the
+/// layer sizes and the activations of `net`.
+template <class Net>
+void check_fits(const Net& net, const ModelInfo& info, const std::string& name) {
+    const std::string loss = Net::Loss::name();
+    if (info.loss != loss) {
+        throw FileError(cat(name, ": the model was saved with the loss ", info.loss,
+                            ", the network uses ", loss));
+    }
+    if (info.layers.size() != std::size_t(net.layer_count())) {
+        throw FileError(cat(name, ": the model has ", plural(Eigen::Index(info.layers.size()),
+                                                              "layer"),
+                            " (sizes ", sizes_text(info.sizes()), "), the network has ",
+                            net.layer_count(), " (sizes ", sizes_text(net.sizes()), ")"));
+    }
+    net.for_each_layer([&](const auto& layer, auto i) {
+        const ModelLayerInfo& stored = info.layers[static_cast<std::size_t>(i)];
+        const AnyActivation activation = as_any(layer.activation());
+        if (stored.inputs != layer.inputs() || stored.outputs != layer.outputs() ||
+            stored.activation != activation) {
+            throw FileError(cat(name, ": layer ", static_cast<std::size_t>(i) + 1, " is ",
+                                layer_text(stored.inputs, stored.outputs, stored.activation),
+                                ", the network's layer ", static_cast<std::size_t>(i) + 1, " is ",
+                                layer_text(layer.inputs(), layer.outputs(), activation),
+                                " (W is outputs x inputs)"));
+        }
+    });
+}
+
+/// Throws FileError naming `name` unless `Loss` is the loss of the model and fits its output.
+template <class Loss>
+void check_loss(const ModelInfo& info, const std::string& name) {
+    if (info.loss != Loss::name()) {
+        throw FileError(cat(name, ": the model was saved with the loss ", info.loss,
+                            ", the network type uses ", Loss::name()));
+    }
+    const AnyActivation& output = info.layers.back().activation;
+    if (!Loss::accepts(output.kind())) {
+        throw FileError(cat(name, ": the loss ", info.loss, " does not fit the output "
+                            "activation ", output.name(), " of layer ", info.layers.size()));
+    }
+}
+
+/// Moves checked parameters into `net`. Nothing here can fail: sizes were checked, and assigning
+/// a matrix of the same size does not allocate.
+template <class Net, class Scalar>
+void commit(Net& net, StagedModel<Scalar>& model) {
+    net.for_each_layer([&](auto& layer, auto i) {
+        StagedLayer<Scalar>& staged = model.layers[static_cast<std::size_t>(i)];
+        LayerAccess::weights(layer) = std::move(staged.weights);
+        LayerAccess::bias(layer) = std::move(staged.bias);
+    });
+}
+
+/// Builds the DynamicNetwork a checked model describes.
+template <class Scalar, class Loss>
+DynamicNetwork<Scalar, Loss> build_network(StagedModel<Scalar>& model, const std::string& name) {
+    check_loss<Loss>(model.info, name);
+    using Layer = typename DynamicNetwork<Scalar, Loss>::Layer;
+    std::vector<Layer> layers;
+    layers.reserve(model.layers.size());
+    for (std::size_t l = 0; l < model.layers.size(); ++l) {
+        const ModelLayerInfo& stored = model.info.layers[l];
+        layers.emplace_back(stored.inputs, stored.outputs, stored.activation);
+        LayerAccess::weights(layers.back()) = std::move(model.layers[l].weights);
+        LayerAccess::bias(layers.back()) = std::move(model.layers[l].bias);
+    }
+    return DynamicNetwork<Scalar, Loss>(std::move(layers));
+}
+
+}  // namespace detail::model
+
+/// Writes `net` to `out` in model format version 1: the layer sizes, activations (with leaky
+/// ReLU slopes), the loss's name, and every W and b, float32 for a float network and float64 for
+/// a double one. Throws ConfigError when the network cannot be stored (see docs/model-format.md)
+/// and FileError when the stream fails.
+template <class Net, class = typename Net::Loss>
+void save(const Net& net, std::ostream& out) {
+    detail::model::write_model(net, out);
+    if (!out) throw FileError("the output stream failed while the model was written to it");
+}
+
+/// Saves `net` to the file `path` atomically (write_file_atomically): the file holds either its
+/// previous content or the whole model, never part of it. Throws FileError naming the path when
+/// the file cannot be written, ConfigError when the network cannot be stored.
+template <class Net, class = typename Net::Loss>
+void save(const Net& net, const std::string& path) {
+    detail::model::check_savable(net);  // before a temporary file exists
+    write_file_atomically(path,
+                          [&](std::ostream& out) { detail::model::write_model(net, out); });
+}
+
+/// Loads the parameters of the model file `path` into `net`, which must have been built with the
+/// same layers (sizes and activations, leaky ReLU slopes equal) and the same loss. A float32 file
+/// loads into a double network exactly; a float64 file loads into a float network rounded to
+/// nearest. Throws FileError naming the file: with a byte offset when it is missing, corrupt,
+/// truncated or of another format or version; naming the layer and both shapes when it does not
+/// fit `net`. On any error `net` is left exactly as it was.
+template <class Net, class = typename Net::Loss>
+void load(Net& net, const std::string& path) {
+    detail::model::with_model_file(path, [&](auto& input) {
+        auto model = detail::model::read_model<typename Net::Scalar>(input, path);
+        detail::model::check_fits(net, model.info, path);
+        detail::model::commit(net, model);
+    });
+}
+
+/// load() from the `size` bytes at `data`, which messages call `name`.
+template <class Net, class = typename Net::Loss>
+void load_from_bytes(Net& net, const void* data, std::size_t size,
+                     const std::string& name = "model bytes") {
+    detail::model::MemoryInput input(static_cast<const unsigned char*>(data), size);
+    auto model = detail::model::read_model<typename Net::Scalar>(input, name);
+    detail::model::check_fits(net, model.info, name);
+    detail::model::commit(net, model);
+}
+
+/// The network stored in the model file `path`, built with the sizes and activations the file
+/// gives. Throws FileError as load() does, and when the file's loss is not `Loss`.
+///
+///     auto net = nabla::load_network<float, nabla::CrossEntropy>("mnist.nbl");
+template <class Scalar, class Loss>
+DynamicNetwork<Scalar, Loss> load_network(const std::string& path) {
+    return detail::model::with_model_file(path, [&](auto& input) {
+        auto model = detail::model::read_model<Scalar>(input, path);
+        return detail::model::build_network<Scalar, Loss>(model, path);
+    });
+}
+
+/// load_network() from the `size` bytes at `data`, which messages call `name`.
+template <class Scalar, class Loss>
+DynamicNetwork<Scalar, Loss> load_network_from_bytes(const void* data, std::size_t size,
+                                                     const std::string& name = "model bytes") {
+    detail::model::MemoryInput input(static_cast<const unsigned char*>(data), size);
+    auto model = detail::model::read_model<Scalar>(input, name);
+    return detail::model::build_network<Scalar, Loss>(model, name);
+}
+
+/// What the model file `path` holds (format, scalar type, loss, layers), after checking the whole
+/// file as load() does; the parameters are read for the checksum but not kept. Lets a program
+/// choose the network type before loading.
+inline ModelInfo read_model_info(const std::string& path) {
+    return detail::model::with_model_file(path, [&](auto& input) {
+        return detail::model::read_model<double>(input, path, false).info;
+    });
+}
+
+}  // namespace nabla

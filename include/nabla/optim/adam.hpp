@@ -1,0 +1,167 @@
+#pragma once
+
+#include <nabla/optim/detail/checks.hpp>
+#include <nabla/optim/detail/slots.hpp>
+
+#include <Eigen/Core>
+#include <cmath>
+
+namespace nabla {
+
+/// The options of Adam beyond the learning rate, with torch.optim.Adam's defaults. In C++20:
+/// `nabla::Adam adam(1e-3, {.weight_decay = 1e-4});` in C++17: `{0.9, 0.999, 1e-8, 1e-4}`.
+struct AdamOptions {
+    double beta1 = 0.9;       ///< β₁ in [0, 1): decay of the mean of the gradients.
+    double beta2 = 0.999;     ///< β₂ in [0, 1): decay of the mean of their squares.
+    double epsilon = 1e-8;    ///< ε > 0, added to the denominator.
+    double weight_decay = 0;  ///< λ ≥ 0: L2, coupled into the gradient (g ← ∇p + λp).
+};
+
+/// The options of AdamW beyond the learning rate, with torch.optim.AdamW's defaults.
+struct AdamWOptions {
+    double beta1 = 0.9;          ///< β₁ in [0, 1): decay of the mean of the gradients.
+    double beta2 = 0.999;        ///< β₂ in [0, 1): decay of the mean of their squares.
+    double epsilon = 1e-8;       ///< ε > 0, added to the denominator.
+    double weight_decay = 0.01;  ///< λ ≥ 0: decoupled decay, p ← p − ηλp before the step.
+};
+
+namespace detail {
+
+/// Adam and AdamW, one update with two kinds of weight decay. At step t (from 1), for each
+/// parameter p with gradient ∇p:
+///
+///     g ← ∇p + λ_L2·p                         (Adam's weight_decay; 0 for AdamW)
+///     m ← β₁m + (1 − β₁)g
+///     v ← β₂v + (1 − β₂)g²
+///     p ← (1 − ηλ_W)·p − η/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
+///                                             (λ_W: AdamW's weight_decay; 0 for Adam)
+///
+/// m and v start at 0; ε is added after the bias correction of √v, as torch.optim does.
+template <class Options, bool Decoupled>
+class AdamBase {
+public:
+    /// Throws ConfigError, naming the option and its value, unless η ≥ 0, β₁ and β₂ are in
+    /// [0, 1), ε > 0 and λ ≥ 0, all finite.
+    AdamBase(double learning_rate, const Options& options) : m_options(options) {
+        set_learning_rate(learning_rate);
+        check_half_open_option(name(), "beta1", options.beta1, 0, 1);
+        check_half_open_option(name(), "beta2", options.beta2, 0, 1);
+        check_positive_option(name(), "epsilon", options.epsilon);
+        check_non_negative_option(name(), "weight_decay", options.weight_decay);
+    }
+
+    /// One step on every W and b of `net` with the gradients in `ws` (see the class comment).
+    /// Throws ShapeError when `ws` holds no gradients or gradients of other shapes.
+    template <class Net, class Workspace>
+    void step(Net& net, const Workspace& ws) {
+        using Scalar = typename Net::Scalar;
+        check_step_gradients(net, ws, name());
+        if (m_moments.fit(net, 2)) m_steps = 0;
+        ++m_steps;
+        // The per-step coefficients, in double as torch.optim computes them, then cast once.
+        const double t = double(m_steps);
+        const Scalar b1 = Scalar(m_options.beta1);
+        const Scalar b2 = Scalar(m_options.beta2);
+        const Scalar one_minus_b1 = Scalar(1 - m_options.beta1);
+        const Scalar one_minus_b2 = Scalar(1 - m_options.beta2);
+        const Scalar step_size =
+            Scalar(m_learning_rate / (1 - std::pow(m_options.beta1, t)));
+        const Scalar sqrt_correction2 = Scalar(std::sqrt(1 - std::pow(m_options.beta2, t)));
+        const Scalar eps = Scalar(m_options.epsilon);
+        const Scalar l2 = Scalar(Decoupled ? 0.0 : m_options.weight_decay);
+        const Scalar shrink = Scalar(1 - m_learning_rate * m_options.weight_decay);
+        const bool coupled = !Decoupled && m_options.weight_decay != 0;
+        const bool decoupled = Decoupled && m_options.weight_decay != 0;
+
+        for_each_parameter(net, ws, [&](auto& p, const auto& grad, std::size_t slot) {
+            SlotBuffers::Buffer<Scalar>& m = m_moments.buffer<Scalar>(slot, 0);
+            SlotBuffers::Buffer<Scalar>& v = m_moments.buffer<Scalar>(slot, 1);
+            if (coupled) {
+                m.array() = b1 * m.array() + one_minus_b1 * (grad.array() + l2 * p.array());
+                v.array() = b2 * v.array() +
+                            one_minus_b2 * (grad.array() + l2 * p.array()).square();
+            } else {
+                m.array() = b1 * m.array() + one_minus_b1 * grad.array();
+                v.array() = b2 * v.array() + one_minus_b2 * grad.array().square();
+            }
+            if (decoupled) {
+                p.array() = shrink * p.array() -
+                            step_size * m.array() / (v.array().sqrt() / sqrt_correction2 + eps);
+            } else {
+                p.array() -= step_size * m.array() / (v.array().sqrt() / sqrt_correction2 + eps);
+            }
+        });
+    }
+
+    /// η.
+    double learning_rate() const { return m_learning_rate; }
+    /// Sets η; throws ConfigError unless it is finite and at least 0 (0 freezes the network).
+    void set_learning_rate(double learning_rate) {
+        check_learning_rate(name(), learning_rate);
+        m_learning_rate = learning_rate;
+    }
+    /// β₁, β₂, ε and λ as given.
+    const Options& options() const { return m_options; }
+    /// t, the steps taken since construction, reset() or a change of network shape.
+    long long step_count() const { return m_steps; }
+    /// Forgets m, v and t: the next step is a first step again.
+    void reset() {
+        m_moments.clear();
+        m_steps = 0;
+    }
+
+private:
+    static const char* name() { return Decoupled ? "AdamW" : "Adam"; }
+
+    double m_learning_rate = 1e-3;
+    Options m_options;
+    SlotBuffers m_moments;  // per slot: m, then v
+    long long m_steps = 0;
+};
+
+}  // namespace detail
+
+/// Adam (Kingma & Ba) with bias correction and optional L2 weight decay coupled into the
+/// gradient, as torch.optim.Adam:
+///
+///     g ← ∇p + λp
+///     m ← β₁m + (1 − β₁)g,   v ← β₂v + (1 − β₂)g²          (m, v start at 0; t from 1)
+///     p ← p − η/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
+///
+///     nabla::Adam adam(1e-3);
+///     net.backward(x, y, ws);
+///     adam.step(net, ws);
+///
+/// With λ > 0 the decay passes through m and v and is scaled by them; AdamW decouples it. The
+/// interface is Sgd's: step, learning_rate, set_learning_rate, reset (see optim/sgd.hpp), plus
+/// options() and step_count().
+class Adam : public detail::AdamBase<AdamOptions, false> {
+public:
+    /// Adam with learning rate η and `options`; throws ConfigError, naming the option and its
+    /// value, unless η ≥ 0, β₁, β₂ ∈ [0, 1), ε > 0 and λ ≥ 0.
+    explicit Adam(double learning_rate = 1e-3, const AdamOptions& options = {})
+        : AdamBase(learning_rate, options) {}
+};
+
+/// AdamW (Loshchilov & Hutter): Adam with decoupled weight decay, as torch.optim.AdamW. Each
+/// step first shrinks the parameter, then takes the Adam step on the plain gradient:
+///
+///     p ← p − ηλp
+///     m ← β₁m + (1 − β₁)∇p,   v ← β₂v + (1 − β₂)∇p²
+///     p ← p − η/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
+///
+///     nabla::AdamW adamw(1e-3, {0.9, 0.999, 1e-8, 0.01});
+///     net.backward(x, y, ws);
+///     adamw.step(net, ws);
+///
+/// Unlike Adam's L2, the decay is not divided by √v: every weight shrinks by the same factor.
+/// With λ = 0 it is Adam, bit for bit.
+class AdamW : public detail::AdamBase<AdamWOptions, true> {
+public:
+    /// AdamW with learning rate η and `options` (λ = 0.01 by default); throws ConfigError,
+    /// naming the option and its value, unless η ≥ 0, β₁, β₂ ∈ [0, 1), ε > 0 and λ ≥ 0.
+    explicit AdamW(double learning_rate = 1e-3, const AdamWOptions& options = {})
+        : AdamBase(learning_rate, options) {}
+};
+
+}  // namespace nabla

@@ -1,0 +1,131 @@
+#pragma once
+
+#include <nabla/optim/detail/checks.hpp>
+#include <nabla/optim/detail/slots.hpp>
+
+#include <Eigen/Core>
+
+namespace nabla {
+
+/// The options of RmsProp beyond the learning rate, with torch.optim.RMSprop's defaults. In
+/// C++20: `nabla::RmsProp rms(1e-3, {.momentum = 0.9, .centered = true});`.
+struct RmsPropOptions {
+    double alpha = 0.99;      ///< α in [0, 1): decay of the mean of the squared gradients.
+    double epsilon = 1e-8;    ///< ε > 0, added to the denominator.
+    double momentum = 0;      ///< μ in [0, 1); 0 keeps no velocity.
+    bool centered = false;    ///< Divide by an estimate of the variance instead of the 2nd moment.
+    double weight_decay = 0;  ///< λ ≥ 0: L2, coupled into the gradient (g ← ∇p + λp).
+};
+
+/// RMSProp (Hinton), as torch.optim.RMSprop: each parameter's step is divided by a running root
+/// mean square of its gradients. For each parameter p with gradient ∇p:
+///
+///     g ← ∇p + λp
+///     s ← αs + (1 − α)g²                          (s starts at 0; no bias correction)
+///     centered:  ḡ ← αḡ + (1 − α)g;  d = √max(s − ḡ², 0) + ε
+///     otherwise: d = √s + ε
+///     μ = 0:     p ← p − η g/d
+///     momentum:  u ← μu + g/d;  p ← p − ηu
+///
+///     nabla::RmsProp rmsprop(1e-3);
+///     net.backward(x, y, ws);
+///     rmsprop.step(net, ws);
+///
+/// (The max with 0 only guards against rounding: s ≥ ḡ² holds exactly.) The interface is
+/// Sgd's: step, learning_rate, set_learning_rate, reset (see optim/sgd.hpp), plus options().
+class RmsProp {
+public:
+    /// RMSProp with learning rate η and `options`; throws ConfigError, naming the option and
+    /// its value, unless η ≥ 0, α ∈ [0, 1), ε > 0, μ ∈ [0, 1) and λ ≥ 0, all finite.
+    explicit RmsProp(double learning_rate = 0.01, const RmsPropOptions& options = {})
+        : m_options(options) {
+        set_learning_rate(learning_rate);
+        detail::check_half_open_option("RmsProp", "alpha", options.alpha, 0, 1);
+        detail::check_positive_option("RmsProp", "epsilon", options.epsilon);
+        detail::check_half_open_option("RmsProp", "momentum", options.momentum, 0, 1);
+        detail::check_non_negative_option("RmsProp", "weight_decay", options.weight_decay);
+    }
+
+    /// One step on every W and b of `net` with the gradients in `ws` (see the class comment).
+    /// Throws ShapeError when `ws` holds no gradients or gradients of other shapes.
+    template <class Net, class Workspace>
+    void step(Net& net, const Workspace& ws) {
+        using Scalar = typename Net::Scalar;
+        detail::check_step_gradients(net, ws, "RmsProp");
+        // Buffers per slot: s, then u with momentum, then ḡ when centered.
+        const int buffers = 1 + (m_options.momentum != 0 ? 1 : 0) + (m_options.centered ? 1 : 0);
+        m_buffers.fit(net, buffers);
+        Coefficients<Scalar> c;
+        c.eta = Scalar(m_learning_rate);
+        c.alpha = Scalar(m_options.alpha);
+        c.one_minus_alpha = Scalar(1 - m_options.alpha);
+        c.eps = Scalar(m_options.epsilon);
+        c.mu = Scalar(m_options.momentum);
+        const Scalar lambda = Scalar(m_options.weight_decay);
+
+        detail::for_each_parameter(net, ws, [&](auto& p, const auto& grad, std::size_t slot) {
+            if (m_options.weight_decay == 0)
+                update(p, grad.array(), slot, c);
+            else  // g = ∇p + λp at the p the gradient was taken at: p changes last
+                update(p, grad.array() + lambda * p.array(), slot, c);
+        });
+    }
+
+    /// η.
+    double learning_rate() const { return m_learning_rate; }
+    /// Sets η; throws ConfigError unless it is finite and at least 0 (0 freezes the network).
+    void set_learning_rate(double learning_rate) {
+        detail::check_learning_rate("RmsProp", learning_rate);
+        m_learning_rate = learning_rate;
+    }
+    /// α, ε, μ, centered and λ as given.
+    const RmsPropOptions& options() const { return m_options; }
+    /// Forgets s, u and ḡ: the next step starts from zeros, as the first one did.
+    void reset() { m_buffers.clear(); }
+
+private:
+    template <class Scalar>
+    using Buffer = detail::SlotBuffers::Buffer<Scalar>;
+
+    template <class Scalar>
+    struct Coefficients {
+        Scalar eta, alpha, one_minus_alpha, eps, mu;
+    };
+
+    // One parameter block; `g` is an array expression of the (decayed) gradient, evaluated
+    // inside each assignment so that nothing is stored for it.
+    template <class P, class G, class Scalar>
+    void update(P& p, const G& g, std::size_t slot, const Coefficients<Scalar>& c) {
+        const int velocity = 1;
+        const int g_mean_index = m_options.momentum != 0 ? 2 : 1;
+        Buffer<Scalar>& s = m_buffers.buffer<Scalar>(slot, 0);
+        s.array() = c.alpha * s.array() + c.one_minus_alpha * g.square();
+        if (m_options.centered) {
+            Buffer<Scalar>& g_mean = m_buffers.buffer<Scalar>(slot, g_mean_index);
+            g_mean.array() = c.alpha * g_mean.array() + c.one_minus_alpha * g;
+            if (m_options.momentum != 0) {
+                Buffer<Scalar>& u = m_buffers.buffer<Scalar>(slot, velocity);
+                u.array() = c.mu * u.array() +
+                            g / ((s.array() - g_mean.array().square()).max(Scalar(0)).sqrt() +
+                                 c.eps);
+                p.array() -= c.eta * u.array();
+            } else {
+                p.array() -=
+                    c.eta * g /
+                    ((s.array() - g_mean.array().square()).max(Scalar(0)).sqrt() + c.eps);
+            }
+        } else if (m_options.momentum != 0) {
+            Buffer<Scalar>& u = m_buffers.buffer<Scalar>(slot, velocity);
+            u.array() = c.mu * u.array() + g / (s.array().sqrt() + c.eps);
+            p.array() -= c.eta * u.array();
+        } else {
+            p.array() -= c.eta * g / (s.array().sqrt() + c.eps);
+        }
+    }
+
+    double m_learning_rate = 0.01;
+    RmsPropOptions m_options;
+    detail::SlotBuffers m_buffers;
+};
+
+}  // namespace nabla

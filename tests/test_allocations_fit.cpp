@@ -1,0 +1,141 @@
+// fit() sizes everything before the first epoch (the batches, the validation workspaces, the
+// History, the gradient-norm storage, the copy kept for early stopping): with silent progress
+// its allocations must not depend on the number of epochs. allocation_counter.hpp explains how
+// allocations are counted.
+
+#include "allocation_counter.hpp"  // first: it must precede every Eigen include
+
+#include "catch.hpp"
+#include "test_support.hpp"
+
+#include <nabla/dynamic_network.hpp>
+#include <nabla/fit.hpp>
+#include <nabla/network.hpp>
+#include <nabla/optim/sgd.hpp>
+
+#include <Eigen/Core>
+#include <cstddef>
+#include <vector>
+
+namespace {
+
+using nabla_alloc_test::count_allocations;
+using nabla_alloc_test::Counts;
+using nabla_test::random_matrix;
+constexpr int dynamic = Eigen::Dynamic;
+
+/// Allocations of one fit() call (setup included) on a fresh copy of `net`, with everything
+/// fit() offers switched on: validation, a schedule, early stopping that keeps a best copy, a
+/// callback.
+template <class Net, class X, class Y>
+Counts fit_allocations(const Net& net, const X& x, const Y& y, const X& x_val, const Y& y_val,
+                       int epochs) {
+    Net copy = net;
+    nabla::Sgd sgd(0.05);
+    nabla::FitOptions options;
+    options.epochs = epochs;
+    options.batch_size = 8;             // 50 samples: six batches of 8 and a last one of 2
+    options.validation_batch_size = 6;  // 20 samples: three batches of 6 and one of 2
+    options.seed = 3;
+    options.schedule = [](int epoch) { return 0.05 / (1 + 0.1 * epoch); };
+    options.early_stopping = nabla::EarlyStopping{1000, 0, true};  // keeps a copy, never stops
+    int calls = 0;
+    options.callbacks.push_back([&calls](const nabla::EpochRecord&) {
+        ++calls;
+        return nabla::EpochAction::proceed;
+    });
+    options.progress.mode = nabla::ProgressMode::silent;
+    nabla::History history;
+    const Counts counts = count_allocations([&] {
+        history = nabla::fit(copy, sgd, x, y, x_val, y_val, options);
+    });
+    REQUIRE(history.size() == static_cast<std::size_t>(epochs));
+    CHECK(calls == epochs);
+    // The epochs did their work: gradient norms recorded, a best epoch found.
+    CHECK(history.epochs.back().gradient_norms.size() == net.layer_count());
+    CHECK(history.epochs.back().gradient_norms[0].weight_gradient > 0);
+    CHECK(history.best_epoch >= 1);
+    return counts;
+}
+
+template <class Net, class X, class Y>
+void check_fit_allocations_flat(const Net& net, const X& x, const Y& y, const X& x_val,
+                                const Y& y_val) {
+    const Counts one = fit_allocations(net, x, y, x_val, y_val, 1);
+    const Counts two = fit_allocations(net, x, y, x_val, y_val, 2);
+    const Counts twenty = fit_allocations(net, x, y, x_val, y_val, 20);
+    INFO("1 epoch: " << one.new_calls << " operator new, " << one.eigen_mallocs << " Eigen");
+    INFO("20 epochs: " << twenty.new_calls << " operator new, " << twenty.eigen_mallocs
+                       << " Eigen");
+    CHECK(two.new_calls == one.new_calls);
+    CHECK(two.eigen_mallocs == one.eigen_mallocs);
+    CHECK(twenty.new_calls == one.new_calls);
+    CHECK(twenty.eigen_mallocs == one.eigen_mallocs);
+    // Setup does allocate (buffers, History, the best copy): the count is not blind.
+    CHECK(one.new_calls > 0);
+    CHECK(one.eigen_mallocs > 0);
+}
+
+}  // namespace
+
+TEST_CASE("allocations: fit() allocates as much for 20 epochs as for 1 or 2", "[allocations]") {
+    SECTION("DynamicNetwork<float, CrossEntropy> 20-16-12-5: accuracy and val_accuracy too") {
+        nabla::DynamicNetwork<float, nabla::CrossEntropy> net(
+            {20, 16, 12, 5}, {nabla::ReLU{}, nabla::Tanh{}, nabla::Softmax{}}, 7);
+        const Eigen::MatrixXf x = random_matrix<Eigen::MatrixXf>(20, 50, 11);
+        const Eigen::MatrixXf y = nabla_test::one_hot_targets<Eigen::MatrixXf>(5, 50);
+        const Eigen::MatrixXf x_val = random_matrix<Eigen::MatrixXf>(20, 20, 12);
+        const Eigen::MatrixXf y_val = nabla_test::one_hot_targets<Eigen::MatrixXf>(5, 20);
+        check_fit_allocations_flat(net, x, y, x_val, y_val);
+    }
+    SECTION("static Network with Eigen::Dynamic sizes, HalfSquaredError") {
+        using Net = nabla::Network<nabla::HalfSquaredError,
+                                   nabla::Dense<double, dynamic, dynamic, nabla::Tanh>,
+                                   nabla::Dense<double, dynamic, dynamic, nabla::Identity>>;
+        Net net({4, 6, 2}, 2);
+        const Eigen::MatrixXd x = random_matrix<Eigen::MatrixXd>(4, 50, 13);
+        const Eigen::MatrixXd y = random_matrix<Eigen::MatrixXd>(2, 50, 14);
+        const Eigen::MatrixXd x_val = random_matrix<Eigen::MatrixXd>(4, 20, 15);
+        const Eigen::MatrixXd y_val = random_matrix<Eigen::MatrixXd>(2, 20, 16);
+        check_fit_allocations_flat(net, x, y, x_val, y_val);
+    }
+    SECTION("fixed sizes, BinaryCrossEntropy") {
+        using Net = nabla::Network<nabla::BinaryCrossEntropy,
+                                   nabla::Dense<double, 2, 3, nabla::Tanh>,
+                                   nabla::Dense<double, 3, 2, nabla::Sigmoid>>;
+        Net net(5);
+        using X = Eigen::Matrix<double, 2, dynamic>;
+        const X x = random_matrix<X>(2, 50, 17);
+        const X y = random_matrix<X>(2, 50, 18, 0, 1);
+        const X x_val = random_matrix<X>(2, 20, 19);
+        const X y_val = random_matrix<X>(2, 20, 20, 0, 1);
+        check_fit_allocations_flat(net, x, y, x_val, y_val);
+    }
+    CHECK(nabla_alloc_test::other_asserts == 0);
+}
+
+TEST_CASE("allocations: fit() without validation data is flat too", "[allocations]") {
+    nabla::DynamicNetwork<double, nabla::HalfSquaredError> net({3, 5, 1},
+                                                              {nabla::Tanh{}, nabla::Identity{}});
+    const Eigen::MatrixXd x = random_matrix<Eigen::MatrixXd>(3, 30, 21);
+    const Eigen::MatrixXd y = random_matrix<Eigen::MatrixXd>(1, 30, 22);
+    const auto allocations = [&](int epochs) {
+        auto copy = net;
+        nabla::Sgd sgd(0.05);
+        nabla::FitOptions options;
+        options.epochs = epochs;
+        options.batch_size = 7;
+        options.progress.mode = nabla::ProgressMode::silent;
+        nabla::History history;
+        const Counts counts =
+            count_allocations([&] { history = nabla::fit(copy, sgd, x, y, options); });
+        CHECK(history.size() == static_cast<std::size_t>(epochs));
+        return counts;
+    };
+    const Counts one = allocations(1);
+    const Counts many = allocations(15);
+    CHECK(many.new_calls == one.new_calls);
+    CHECK(many.eigen_mallocs == one.eigen_mallocs);
+    CHECK(one.total() > 0);
+    CHECK(nabla_alloc_test::other_asserts == 0);
+}
