@@ -73,7 +73,7 @@ TEST_CASE("one_hot: column k is the unit vector of label k", "[data]") {
     CHECK(nabla::one_hot(std::vector<int>{}, 3).cols() == 0);
 }
 
-TEST_CASE("one_hot: labels outside [0, classes) and classes below 1", "[data]") {
+TEST_CASE("one_hot: labels below 0 or not below classes, and classes below 1", "[data]") {
     std::string msg = message_of<nabla::ShapeError>([] { nabla::one_hot({0, 1, 4, 2}, 4); });
     INFO(msg);
     CHECK(contains(msg, "sample 2"));
