@@ -5,6 +5,7 @@
 // progress line, and a History with the numbers of every epoch, gradient norms per layer
 // included.
 
+#include <nabla/denormals.hpp>
 #include <nabla/detail/batches.hpp>
 #include <nabla/detail/format.hpp>
 #include <nabla/error.hpp>
@@ -81,6 +82,10 @@ struct FitOptions {
     /// Samples per batch when evaluating the validation data; 0 takes batch_size.
     Eigen::Index validation_batch_size = 0;
     ProgressOptions progress;  ///< Where and how progress is shown (see progress.hpp).
+    /// Flush subnormal numbers to zero while training (FlushDenormals, denormals.hpp): they slow
+    /// x86 arithmetic down many times and change nothing a network needs. The calling thread's
+    /// setting is restored when fit() returns or throws.
+    bool flush_denormals = true;
 };
 
 namespace detail {
@@ -218,6 +223,8 @@ History fit_loop(Net& net, Optimizer& optimizer, const Eigen::MatrixBase<X>& x,
     constexpr bool classifying = is_classification_loss<Loss>;
 
     check_fit_options(options, validating);
+    std::optional<FlushDenormals> flush;
+    if (options.flush_denormals) flush.emplace();
     check_fit_data(net, x, y, "x", "y");
     if constexpr (validating) check_fit_data(net, validation.x, validation.y, "x_val", "y_val");
 

@@ -8,6 +8,7 @@
 #include <nabla/data/one_hot.hpp>
 #include <nabla/data/split.hpp>
 #include <nabla/data/standardizer.hpp>
+#include <nabla/denormals.hpp>
 #include <nabla/dynamic_network.hpp>
 #include <nabla/error.hpp>
 #include <nabla/fit.hpp>

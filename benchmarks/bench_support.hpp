@@ -1,0 +1,378 @@
+#pragma once
+
+// What every benchmark executable shares: the counters (samples/s, GFLOP/s), the command-line
+// flags of our own (taken out of argv before Google Benchmark sees it), the thread setting, the
+// plain-Eigen GEMM ceiling and the generic bodies that time forward, backward, update and
+// train_step on any network through its public API.
+
+#include "workloads.hpp"
+
+#include <nabla/nabla.hpp>
+
+#include <Eigen/Core>
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace nabla::bench {
+
+// ---------------------------------------------------------------------------------------------
+// Counters
+
+/// Reports `samples` per iteration as items/s and `flops` per iteration as the GFLOP counter, a
+/// rate: Google Benchmark divides it by the (real) time, so it reads as GFLOP/s.
+inline void set_rates(benchmark::State& state, double samples, double flops) {
+    const double iterations = double(state.iterations());
+    state.SetItemsProcessed(std::int64_t(iterations * samples));
+    if (flops > 0)
+        state.counters["GFLOP"] = benchmark::Counter(iterations * flops * 1e-9,
+                                                     benchmark::Counter::kIsRate);
+}
+
+/// Reports `parameters` updated per iteration as the Mparam counter (a rate, millions per
+/// second): an optimizer step processes parameters, not samples, and does no GEMM.
+inline void set_parameter_rate(benchmark::State& state, double parameters) {
+    state.counters["Mparam"] = benchmark::Counter(double(state.iterations()) * parameters * 1e-6,
+                                                  benchmark::Counter::kIsRate);
+}
+
+/// W and b entries of a dense network with layer sizes `sizes`.
+inline double parameter_count(const std::vector<Eigen::Index>& sizes) {
+    double count = 0;
+    for (std::size_t l = 1; l < sizes.size(); ++l)
+        count += double(sizes[l - 1] + 1) * double(sizes[l]);
+    return count;
+}
+
+/// "784-256-128-10", for names and labels.
+inline std::string sizes_text(const std::vector<Eigen::Index>& sizes) {
+    std::string text;
+    for (std::size_t l = 0; l < sizes.size(); ++l)
+        text += (l ? "-" : "") + std::to_string(sizes[l]);
+    return text;
+}
+
+/// "float" or "double", for names.
+template <class Scalar>
+const char* scalar_name() {
+    return sizeof(Scalar) == sizeof(float) ? "float" : "double";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Command line
+
+/// Prints "<program>: <message>" to stderr and exits with status 2, the status of a usage error,
+/// so scripts can tell a bad flag from a failed run.
+[[noreturn]] inline void usage_error(const char* program, const std::string& message) {
+    std::fprintf(stderr, "%s: %s\n", program, message.c_str());
+    std::exit(2);
+}
+
+/// Takes `--name value` or `--name=value` out of argv (so that benchmark::Initialize does not
+/// reject it) and returns the value; nullopt when the flag is absent. The last one given wins.
+inline std::optional<std::string> take_flag(int& argc, char** argv, const std::string& name) {
+    std::optional<std::string> value;
+    int kept = 1;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg == name) {
+            if (i + 1 >= argc) usage_error(argv[0], name + " needs a value");
+            value = argv[++i];
+        } else if (arg.compare(0, name.size() + 1, name + "=") == 0) {
+            value = arg.substr(name.size() + 1);
+        } else {
+            argv[kept++] = argv[i];
+        }
+    }
+    argc = kept;
+    argv[argc] = nullptr;
+    return value;
+}
+
+/// Takes the switch `--name` (no value) out of argv; true when it was there.
+inline bool take_switch(int& argc, char** argv, const std::string& name) {
+    bool found = false;
+    int kept = 1;
+    for (int i = 1; i < argc; ++i) {
+        if (argv[i] == name)
+            found = true;
+        else
+            argv[kept++] = argv[i];
+    }
+    argc = kept;
+    argv[argc] = nullptr;
+    return found;
+}
+
+/// Parses a whole decimal integer ≥ `minimum` (no sign, no spaces, no trailing text); nullopt
+/// otherwise, so the caller can name the flag in its message.
+inline std::optional<long long> parse_count(const std::string& text, long long minimum) {
+    if (text.empty() || text.size() > 12) return std::nullopt;
+    long long value = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9') return std::nullopt;
+        value = value * 10 + (c - '0');
+    }
+    if (value < minimum) return std::nullopt;
+    return value;
+}
+
+/// True when the user chose benchmarks with --benchmark_filter (either spelling).
+inline bool has_filter(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg == "--benchmark_filter" || arg.compare(0, 19, "--benchmark_filter=") == 0)
+            return true;
+    }
+    return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Threads
+
+/// Takes `--threads N` out of argv and applies it; 1 when absent. This is the one place a
+/// thread count enters the suite: Eigen splits its GEMMs over N threads only when built with
+/// OpenMP (-fopenmp), so without it any N above 1 is refused rather than silently ignored.
+/// Recorded in the run's context (console header, JSON "context") as "threads".
+inline int take_threads(int& argc, char** argv) {
+    const std::optional<std::string> text = take_flag(argc, argv, "--threads");
+    int threads = 1;
+    if (text) {
+        const std::optional<long long> n = parse_count(*text, 1);
+        if (!n || *n > 1024)
+            usage_error(argv[0], "--threads '" + *text + "': expected a whole number from 1");
+        threads = int(*n);
+    }
+#ifdef _OPENMP
+    Eigen::setNbThreads(threads);  // OpenMP would otherwise use every core by default
+#else
+    if (threads != 1) {
+        usage_error(argv[0], "--threads " + std::to_string(threads) +
+                                 ": this build runs one thread (Eigen without OpenMP); "
+                                 "build with -fopenmp for more");
+    }
+#endif
+    return threads;
+}
+
+/// Records what the numbers depend on in the run's context, then runs the benchmarks chosen on
+/// the command line. Subnormals are flushed to zero for the whole run, as fit() does while it
+/// trains, so a long run of Adam steps does not slow down on them. Returns main's status.
+inline int run_benchmarks(int argc, char** argv, int threads) {
+    benchmark::AddCustomContext("threads", std::to_string(threads));
+    benchmark::AddCustomContext("eigen_simd", Eigen::SimdInstructionSetsInUse());
+    benchmark::AddCustomContext("flush_denormals", FlushDenormals::supported() ? "on" : "n/a");
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
+    FlushDenormals flush;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The GEMM ceiling
+
+/// The matrix products of one dense network's step, as plain Eigen `C.noalias() = A * B` on
+/// random matrices with the same shapes and transposes as the library's: z = W a in every layer
+/// (forward), and for a train step also ∂C/∂W = δ aᵀ in every layer and (Wˡ)ᵀδˡ in every layer
+/// but the first. Timing it gives the speed Eigen's own GEMM reaches on exactly the work a step
+/// must do, the ceiling the library's step is measured against.
+template <class Scalar>
+class GemmSet {
+public:
+    using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;  ///< Column-major.
+
+    /// The products of layers [first, last) of a network with `sizes` on `batch` samples; the
+    /// whole train step when `train`, else the forward pass only.
+    GemmSet(const std::vector<Eigen::Index>& sizes, Eigen::Index batch, bool train,
+            std::size_t first = 1, std::size_t last = 0)
+        : m_train(train) {
+        if (last == 0) last = sizes.size();
+        std::uint64_t seed = 1;
+        for (std::size_t l = first; l < last; ++l) {
+            Layer layer;
+            const Eigen::Index m = sizes[l - 1], n = sizes[l];
+            layer.w = random_matrix(n, m, seed++).template cast<Scalar>();
+            layer.a = random_matrix(m, batch, seed++).template cast<Scalar>();
+            layer.z.resize(n, batch);
+            if (train) {
+                layer.delta = random_matrix(n, batch, seed++).template cast<Scalar>();
+                layer.dw.resize(n, m);
+                if (l > 1) layer.da.resize(m, batch);
+            }
+            m_layers.push_back(std::move(layer));
+        }
+    }
+
+    /// Runs every product once.
+    void run() {
+        for (Layer& layer : m_layers) {
+            layer.z.noalias() = layer.w * layer.a;
+            if (!m_train) continue;
+            layer.dw.noalias() = layer.delta * layer.a.transpose();
+            if (layer.da.size() > 0) layer.da.noalias() = layer.w.transpose() * layer.delta;
+        }
+        benchmark::ClobberMemory();
+    }
+
+private:
+    struct Layer {
+        Matrix w, a, z, delta, dw, da;
+    };
+    std::vector<Layer> m_layers;
+    bool m_train;
+};
+
+/// Times a GemmSet (see there) and reports it with the same counters as the step it bounds.
+template <class Scalar>
+void bm_gemm(benchmark::State& state, const std::vector<Eigen::Index>& sizes, Eigen::Index batch,
+             bool train, std::size_t first = 1, std::size_t last = 0) {
+    GemmSet<Scalar> gemms(sizes, batch, train, first, last);
+    gemms.run();  // warm: first touch of the outputs' pages stays out of the timing
+    for (auto _ : state) gemms.run();
+    std::vector<Eigen::Index> part(sizes.begin() + std::ptrdiff_t(first) - 1,
+                                   last ? sizes.begin() + std::ptrdiff_t(last) : sizes.end());
+    const double flops = train ? train_step_flops(part, batch) : forward_flops(part, batch);
+    set_rates(state, double(batch), flops);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data
+
+/// Inputs and targets cut into equal batches, one sample per column, handed out in turn: each
+/// step of a timing loop trains on the next batch, as an epoch does, and wraps at the end.
+template <class XMatrix, class YMatrix>
+class Batches {
+public:
+    /// `x` (inputs × N) and `y` (outputs × N) in batches of `batch` columns; a last partial
+    /// batch is dropped so that every step does the same work.
+    Batches(XMatrix x, YMatrix y, Eigen::Index batch)
+        : m_x(std::move(x)), m_y(std::move(y)), m_batch(batch), m_count(m_x.cols() / batch) {}
+
+    /// The samples of one batch.
+    Eigen::Index batch() const { return m_batch; }
+    /// The number of whole batches.
+    Eigen::Index count() const { return m_count; }
+    /// The inputs of batch k.
+    auto x(Eigen::Index k) const { return m_x.middleCols(k * m_batch, m_batch); }
+    /// The targets of batch k.
+    auto y(Eigen::Index k) const { return m_y.middleCols(k * m_batch, m_batch); }
+    /// The index after k, wrapping to 0.
+    Eigen::Index next(Eigen::Index k) const { return k + 1 == m_count ? 0 : k + 1; }
+
+private:
+    XMatrix m_x;
+    YMatrix m_y;
+    Eigen::Index m_batch;
+    Eigen::Index m_count;
+};
+
+/// Random inputs in [0, 1) and targets for a network with `sizes`: one-hot when `one_hot`
+/// (softmax + cross-entropy), else uniform in [-1, 1); `batches` batches of `batch` columns.
+template <class Scalar>
+Batches<Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>,
+        Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>>
+random_batches(const std::vector<Eigen::Index>& sizes, Eigen::Index batch, Eigen::Index batches,
+               bool one_hot, std::uint64_t seed) {
+    RandomClassification data =
+        random_classification(sizes.front(), sizes.back(), batch * batches, seed);
+    if (!one_hot) data.y = random_matrix(sizes.back(), batch * batches, seed + 1);
+    return {data.x.template cast<Scalar>(), data.y.template cast<Scalar>(), batch};
+}
+
+// ---------------------------------------------------------------------------------------------
+// The timed bodies: public API only, one reused workspace, one untimed call first so that the
+// workspace is sized and its pages touched before the clock runs.
+
+/// Times net.forward() on batch after batch.
+template <class Net, class Data, class Ws = typename Net::template Workspace<>>
+void bm_forward(benchmark::State& state, const Net& net, const Data& data, double flops) {
+    Ws ws;
+    Eigen::Index k = 0;
+    net.forward(data.x(k), ws);
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(net.forward(data.x(k), ws).data());
+        k = data.next(k);
+    }
+    set_rates(state, double(data.batch()), flops);
+}
+
+/// Times net.backward(), which runs the forward pass too: everything of a step but the update.
+template <class Net, class Data, class Ws = typename Net::template Workspace<>>
+void bm_backward(benchmark::State& state, const Net& net, const Data& data, double flops) {
+    Ws ws;
+    Eigen::Index k = 0;
+    net.backward(data.x(k), data.y(k), ws);
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(net.backward(data.x(k), data.y(k), ws));
+        k = data.next(k);
+    }
+    set_rates(state, double(data.batch()), flops);
+}
+
+/// Times one update from the gradients of one backward pass, applied again and again: the
+/// optimizer's cost alone. `step(net, ws)` applies it (net.update, Sgd::step, Adam::step...).
+template <class Net, class Data, class Step, class Ws = typename Net::template Workspace<>>
+void bm_update(benchmark::State& state, Net& net, const Data& data, Step step,
+               double parameters) {
+    Ws ws;
+    net.backward(data.x(0), data.y(0), ws);
+    step(net, ws);
+    for (auto _ : state) {
+        step(net, ws);
+        benchmark::ClobberMemory();
+    }
+    set_parameter_rate(state, parameters);
+}
+
+/// Times backward() then `step(net, ws)`: one whole training step on batch after batch.
+template <class Net, class Data, class Step, class Ws = typename Net::template Workspace<>>
+void bm_train(benchmark::State& state, Net& net, const Data& data, Step step, double flops) {
+    Ws ws;
+    Eigen::Index k = 0;
+    net.backward(data.x(k), data.y(k), ws);
+    step(net, ws);
+    for (auto _ : state) {
+        net.backward(data.x(k), data.y(k), ws);
+        step(net, ws);
+        benchmark::ClobberMemory();
+        k = data.next(k);
+    }
+    set_rates(state, double(data.batch()), flops);
+}
+
+/// Times net.train_step() (backward, finiteness check, plain SGD update) on batch after batch.
+template <class Net, class Data, class Ws = typename Net::template Workspace<>>
+void bm_train_step(benchmark::State& state, Net& net, const Data& data,
+                   typename Net::Scalar learning_rate, double flops) {
+    Ws ws;
+    Eigen::Index k = 0;
+    net.train_step(data.x(k), data.y(k), ws, learning_rate);
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(net.train_step(data.x(k), data.y(k), ws, learning_rate));
+        k = data.next(k);
+    }
+    set_rates(state, double(data.batch()), flops);
+}
+
+/// Registers `body` under `name`, timed in wall-clock time (what a user waits for, and right
+/// once threads run), in `unit`.
+inline benchmark::internal::Benchmark* add(const std::string& name,
+                                           std::function<void(benchmark::State&)> body,
+                                           benchmark::TimeUnit unit = benchmark::kMicrosecond) {
+    return benchmark::RegisterBenchmark(name.c_str(),
+                                        [body](benchmark::State& state) { body(state); })
+        ->UseRealTime()
+        ->Unit(unit);
+}
+
+}  // namespace nabla::bench
