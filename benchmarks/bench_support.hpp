@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -255,8 +256,12 @@ class Batches {
 public:
     /// `x` (inputs × N) and `y` (outputs × N) in batches of `batch` columns; a last partial
     /// batch is dropped so that every step does the same work.
-    Batches(XMatrix x, YMatrix y, Eigen::Index batch)
-        : m_x(std::move(x)), m_y(std::move(y)), m_batch(batch), m_count(m_x.cols() / batch) {}
+    Batches(XMatrix x, YMatrix y, Eigen::Index batch, std::string label = "random data")
+        : m_x(std::move(x)),
+          m_y(std::move(y)),
+          m_batch(batch),
+          m_count(m_x.cols() / batch),
+          m_label(std::move(label)) {}
 
     /// The samples of one batch.
     Eigen::Index batch() const { return m_batch; }
@@ -268,12 +273,15 @@ public:
     auto y(Eigen::Index k) const { return m_y.middleCols(k * m_batch, m_batch); }
     /// The index after k, wrapping to 0.
     Eigen::Index next(Eigen::Index k) const { return k + 1 == m_count ? 0 : k + 1; }
+    /// Where the data came from, shown as the benchmarks' label.
+    const std::string& label() const { return m_label; }
 
 private:
     XMatrix m_x;
     YMatrix m_y;
     Eigen::Index m_batch;
     Eigen::Index m_count;
+    std::string m_label;
 };
 
 /// Random inputs in [0, 1) and targets for a network with `sizes`: one-hot when `one_hot`
@@ -373,6 +381,115 @@ inline benchmark::internal::Benchmark* add(const std::string& name,
                                         [body](benchmark::State& state) { body(state); })
         ->UseRealTime()
         ->Unit(unit);
+}
+
+// ---------------------------------------------------------------------------------------------
+// One network's set of benchmarks
+
+/// What register_network times: a network with `sizes` trained on `batch` samples per step.
+struct NetworkBench {
+    std::string prefix;               ///< The name every benchmark starts with, e.g. "W1".
+    std::vector<Eigen::Index> sizes;  ///< {inputs, hidden..., outputs}.
+    Eigen::Index batch = 1;           ///< Samples per step.
+    double learning_rate = 0.01;      ///< η of train_step and update (plain SGD).
+    bool gemm = true;                 ///< Also time the plain-Eigen GEMM ceilings.
+    benchmark::TimeUnit unit = benchmark::kMicrosecond;  ///< The unit of the time columns.
+};
+
+/// Registers, under bench.prefix: forward, backward (forward + backpropagation), the updates
+/// alone (net.update, Sgd with momentum 0.9, Adam), train_step (plain SGD) and backward + Adam,
+/// with the GEMM ceilings beside the pass they bound (forward/gemm, one forward/gemm/L<l> per
+/// layer shape, train_step/gemm). `make_net()` builds a fresh network for every run so each
+/// run starts from the same weights; `data()` returns the batches (built once, on first use, so
+/// a filter that skips the network skips its data too). `Ws` is the workspace type.
+template <class Net, class Ws = typename Net::template Workspace<>, class MakeNet, class GetData>
+void register_network(const NetworkBench& bench, MakeNet make_net, GetData data) {
+    using Scalar = typename Net::Scalar;
+    const std::string& p = bench.prefix;
+    const auto sizes = bench.sizes;
+    const Eigen::Index batch = bench.batch;
+    const Scalar eta = Scalar(bench.learning_rate);
+    const double forward = forward_flops(sizes, batch);
+    const double train = train_step_flops(sizes, batch);
+    const double parameters = parameter_count(sizes);
+    const auto unit = bench.unit;
+
+    add(p + "/forward", [=](benchmark::State& state) {
+        const auto& d = data();
+        Net net = make_net();
+        bm_forward<Net, std::decay_t<decltype(d)>, Ws>(state, net, d, forward);
+        state.SetLabel(d.label());
+    }, unit);
+    if (bench.gemm) {
+        add(p + "/forward/gemm", [=](benchmark::State& state) {
+            bm_gemm<Scalar>(state, sizes, batch, false);
+            state.SetLabel("plain Eigen, forward GEMMs");
+        }, unit);
+        std::vector<std::string> shapes;
+        for (std::size_t l = 1; l < sizes.size(); ++l) {
+            // W (n × m) times a (m × batch): one product per distinct layer shape.
+            const std::string shape = std::to_string(sizes[l]) + "x" +
+                                      std::to_string(sizes[l - 1]) + "*" +
+                                      std::to_string(sizes[l - 1]) + "x" + std::to_string(batch);
+            bool seen = false;
+            for (const std::string& s : shapes) seen = seen || s == shape;
+            if (seen) continue;
+            shapes.push_back(shape);
+            add(p + "/forward/gemm/L" + std::to_string(l), [=](benchmark::State& state) {
+                bm_gemm<Scalar>(state, sizes, batch, false, l, l + 1);
+                state.SetLabel(shape);
+            }, unit);
+        }
+    }
+    add(p + "/backward", [=](benchmark::State& state) {
+        const auto& d = data();
+        Net net = make_net();
+        bm_backward<Net, std::decay_t<decltype(d)>, Ws>(state, net, d, train);
+        state.SetLabel(d.label());
+    }, unit);
+    add(p + "/update", [=](benchmark::State& state) {
+        Net net = make_net();
+        auto step = [eta](Net& n, const Ws& ws) { n.update(ws, eta); };
+        bm_update<Net, std::decay_t<decltype(data())>, decltype(step), Ws>(state, net, data(),
+                                                                           step, parameters);
+        state.SetLabel("net.update (plain SGD)");
+    }, unit);
+    add(p + "/update/sgd", [=](benchmark::State& state) {
+        Net net = make_net();
+        Sgd sgd(double(eta), {0.9});
+        auto step = [&sgd](Net& n, const Ws& ws) { sgd.step(n, ws); };
+        bm_update<Net, std::decay_t<decltype(data())>, decltype(step), Ws>(state, net, data(),
+                                                                           step, parameters);
+        state.SetLabel("Sgd, momentum 0.9");
+    }, unit);
+    add(p + "/update/adam", [=](benchmark::State& state) {
+        Net net = make_net();
+        Adam adam(1e-3);
+        auto step = [&adam](Net& n, const Ws& ws) { adam.step(n, ws); };
+        bm_update<Net, std::decay_t<decltype(data())>, decltype(step), Ws>(state, net, data(),
+                                                                           step, parameters);
+        state.SetLabel("Adam");
+    }, unit);
+    add(p + "/train_step", [=](benchmark::State& state) {
+        const auto& d = data();
+        Net net = make_net();
+        bm_train_step<Net, std::decay_t<decltype(d)>, Ws>(state, net, d, eta, train);
+        state.SetLabel(d.label());
+    }, unit);
+    if (bench.gemm) {
+        add(p + "/train_step/gemm", [=](benchmark::State& state) {
+            bm_gemm<Scalar>(state, sizes, batch, true);
+            state.SetLabel("plain Eigen, the step's GEMMs");
+        }, unit);
+    }
+    add(p + "/train_step/adam", [=](benchmark::State& state) {
+        const auto& d = data();
+        Net net = make_net();
+        Adam adam(1e-3);
+        auto step = [&adam](Net& n, const Ws& ws) { adam.step(n, ws); };
+        bm_train<Net, std::decay_t<decltype(d)>, decltype(step), Ws>(state, net, d, step, train);
+        state.SetLabel(d.label() + ", backward + Adam");
+    }, unit);
 }
 
 }  // namespace nabla::bench

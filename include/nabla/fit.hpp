@@ -1,6 +1,6 @@
 #pragma once
 
-// fit(): the training loop of a Keras or Lightning user — epochs of shuffled mini-batches
+// fit(): the whole training loop — epochs of shuffled mini-batches
 // stepped by any optimizer, a learning-rate schedule, validation, early stopping, callbacks, a
 // progress line, and a History with the numbers of every epoch, gradient norms per layer
 // included.
@@ -36,12 +36,12 @@ enum class EpochAction {
     stop,     ///< End training after this epoch (History::stop_reason becomes callback).
 };
 
-/// Stop when the validation loss no longer improves, as Keras' EarlyStopping on val_loss. An
+/// Stop when the validation loss no longer improves. An
 /// epoch improves when its validation loss is below best − min_delta, best being the loss of
 /// the last epoch that improved (the first epoch with a finite loss always does).
 struct EarlyStopping {
     /// Training stops once this many epochs in a row have not improved; 0 acts as 1 (the first
-    /// epoch that does not improve stops training), as in Keras.
+    /// epoch that does not improve stops training).
     int patience = 3;
     /// The least decrease of the validation loss that counts as an improvement, ≥ 0.
     double min_delta = 0;

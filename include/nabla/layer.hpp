@@ -95,7 +95,8 @@ public:
         m_bias = b;
     }
 
-    /// Draws W from the initialisation that fits σ (He for ReLU, Glorot otherwise); b = 0.
+    /// Draws W from the initialisation that fits σ (He for ReLU and leaky ReLU, Glorot otherwise);
+    /// b = 0.
     void initialize(Rng& rng) {
         default_initialize(m_weights, m_activation.kind(), rng);
         m_bias.setZero();
