@@ -115,32 +115,34 @@ private:
     Eigen::Matrix<float, Outputs, Eigen::Dynamic> m_y;
 };
 
-/// The W3 step written out by hand in plain Eigen (sigmoid layers, squared error, one sample):
-/// the reference the library's W3 step is held to, where call overhead, not GEMM, decides.
-/// With all sizes fixed it is what a hand-tuned fixed-size step costs.
+/// The W3 step written out by hand in plain Eigen (sigmoid layers, squared error, one sample),
+/// every product into a buffer of its own so that no size causes a temporary: the reference the
+/// library's W3 step is held to, where call overhead, not GEMM, decides.
 template <int I, int H, int O>
 class PlainW3 {
 public:
     /// Random weights, zero biases, for sizes 2-3-2.
-    PlainW3()
-        : m_w1(random_matrix(3, 2, 5)), m_w2(random_matrix(2, 3, 6)) {
+    PlainW3() : m_w1(random_matrix(3, 2, 5)), m_w2(random_matrix(2, 3, 6)) {
         m_b1.setZero(3);
         m_b2.setZero(2);
-        m_a1.resize(3);
+        m_z1.resize(3);
         m_d1.resize(3);
-        m_a2.resize(2);
+        m_z2.resize(2);
         m_d2.resize(2);
     }
 
     /// Forward, backward and the SGD update on one sample; returns the cost Σ (a − y)².
     template <class X, class Y>
     float step(const X& x, const Y& y, float eta) {
-        m_a1 = ((-(m_w1 * x + m_b1)).array().exp() + 1).inverse().matrix();
-        m_a2 = ((-(m_w2 * m_a1 + m_b2)).array().exp() + 1).inverse().matrix();
-        const float cost = (m_a2 - y).squaredNorm();
-        m_d2 = (2 * (m_a2 - y).array() * m_a2.array() * (1 - m_a2.array())).matrix();
-        m_d1 = ((m_w2.transpose() * m_d2).array() * m_a1.array() * (1 - m_a1.array())).matrix();
-        m_w2.noalias() -= eta * m_d2 * m_a1.transpose();
+        m_z1.noalias() = m_w1 * x;
+        m_z1 = (1 + (-(m_z1 + m_b1)).array().exp()).inverse().matrix();  // a¹ = σ(z¹)
+        m_z2.noalias() = m_w2 * m_z1;
+        m_z2 = (1 + (-(m_z2 + m_b2)).array().exp()).inverse().matrix();  // a² = σ(z²)
+        const float cost = (m_z2 - y).squaredNorm();
+        m_d2 = (2 * (m_z2 - y).array() * m_z2.array() * (1 - m_z2.array())).matrix();
+        m_d1.noalias() = m_w2.transpose() * m_d2;
+        m_d1.array() *= m_z1.array() * (1 - m_z1.array());
+        m_w2.noalias() -= eta * m_d2 * m_z1.transpose();
         m_b2 -= eta * m_d2;
         m_w1.noalias() -= eta * m_d1 * x.transpose();
         m_b1 -= eta * m_d1;
@@ -152,8 +154,8 @@ private:
     Eigen::Matrix<float, H, 1> m_b1;
     Eigen::Matrix<float, O, H> m_w2;
     Eigen::Matrix<float, O, 1> m_b2;
-    Eigen::Matrix<float, H, 1> m_a1, m_d1;
-    Eigen::Matrix<float, O, 1> m_a2, m_d2;
+    Eigen::Matrix<float, H, 1> m_z1, m_d1;  // m_z1 holds a¹ once σ is applied
+    Eigen::Matrix<float, O, 1> m_z2, m_d2;  // m_z2 holds a²
 };
 
 /// Times PlainW3 on the samples of `Data`.
