@@ -13,8 +13,10 @@ endif()
 
 # GCC < 13 with AVX-512: the intrinsics' `__m512d __Y = __Y;` (_mm512_undefined_pd) makes Eigen's
 # packet math report false -W(maybe-)uninitialized errors that system-header suppression misses.
-# GCC bug 105593, fixed in GCC 13. Only that combination loses those two warnings.
-set(NABLA_GCC_AVX512_BUG OFF)
+# GCC bug 105593, fixed in GCC 13. Only that combination loses those two warnings. Kept as a
+# global property: include_guard(GLOBAL) runs this once, and a directory variable would be unseen
+# by nabla_target_defaults() calls from other directories of a parent project.
+set_property(GLOBAL PROPERTY NABLA_GCC_AVX512_BUG OFF)
 if(NABLA_HAS_MARCH_NATIVE AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU"
    AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
     set(CMAKE_REQUIRED_FLAGS -march=native)
@@ -25,7 +27,7 @@ if(NABLA_HAS_MARCH_NATIVE AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU"
         int main() { return 0; }" NABLA_NATIVE_HAS_AVX512F)
     unset(CMAKE_REQUIRED_FLAGS)
     if(NABLA_NATIVE_HAS_AVX512F)
-        set(NABLA_GCC_AVX512_BUG ON)
+        set_property(GLOBAL PROPERTY NABLA_GCC_AVX512_BUG ON)
     endif()
 endif()
 
@@ -37,7 +39,8 @@ function(nabla_target_defaults target)
     endif()
     if(NABLA_NATIVE AND NABLA_HAS_MARCH_NATIVE)
         target_compile_options(${target} PRIVATE -march=native)
-        if(NABLA_GCC_AVX512_BUG)
+        get_property(gcc_avx512_bug GLOBAL PROPERTY NABLA_GCC_AVX512_BUG)
+        if(gcc_avx512_bug)
             target_compile_options(${target} PRIVATE -Wno-uninitialized -Wno-maybe-uninitialized)
         endif()
     endif()
