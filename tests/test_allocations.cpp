@@ -18,15 +18,7 @@ using nabla_alloc_test::Counts;
 using nabla_test::random_matrix;
 constexpr int dynamic = Eigen::Dynamic;
 
-/// True when every W and b of the two networks are equal entry for entry.
-template <class Net>
-bool same_parameters(const Net& a, const Net& b) {
-    bool same = true;
-    a.for_each_layer([&](const auto& layer, auto i) {
-        same = same && layer.weights() == b.layer(i).weights() && layer.bias() == b.layer(i).bias();
-    });
-    return same;
-}
+using nabla_test::same_parameters;
 
 /// After one backward + update of a batch (which sizes the workspace), every later pass on a
 /// batch of the same size must allocate nothing: run_backward + update, train_step (which copies

@@ -30,9 +30,7 @@ using nabla_test::message_of;
 using nabla_test::random_matrix;
 using nabla_test::TempDir;
 
-bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
+using nabla_test::contains;
 
 /// Mean and population standard deviation of row j, by plain scalar sums in long double.
 void row_moments(const Eigen::MatrixXd& x, Eigen::Index j, double& mean, double& deviation) {

@@ -50,15 +50,7 @@ void check_message(const std::string& message, std::initializer_list<const char*
     }
 }
 
-/// True when every W and b of the two networks are equal entry for entry.
-template <class Net>
-bool same_parameters(const Net& a, const Net& b) {
-    bool same = true;
-    a.for_each_layer([&](const auto& layer, auto i) {
-        same = same && layer.weights() == b.layer(i).weights() && layer.bias() == b.layer(i).bias();
-    });
-    return same;
-}
+using nabla_test::same_parameters;
 
 }  // namespace
 

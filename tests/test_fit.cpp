@@ -38,23 +38,13 @@ using RegressionNet =
                    nabla::Dense<double, dynamic, dynamic, nabla::Identity>>;
 using ClassifierNet = nabla::DynamicNetwork<double, nabla::CrossEntropy>;
 
-bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
+using nabla_test::contains;
 
 bool relatively_close(double a, double b, double tolerance) {
     return std::abs(a - b) <= tolerance * std::max(std::abs(a), std::abs(b));
 }
 
-/// True when every W and b of the two networks are equal entry for entry.
-template <class Net>
-bool same_parameters(const Net& a, const Net& b) {
-    bool same = true;
-    a.for_each_layer([&](const auto& layer, auto i) {
-        same = same && layer.weights() == b.layer(i).weights() && layer.bias() == b.layer(i).bias();
-    });
-    return same;
-}
+using nabla_test::same_parameters;
 
 /// Options for a quiet run: tests never write progress to std::cerr.
 nabla::FitOptions quiet_options(int epochs, Eigen::Index batch_size) {

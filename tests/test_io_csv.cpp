@@ -21,9 +21,7 @@ namespace {
 using nabla_test::message_of;
 using nabla_test::TempDir;
 
-bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
+using nabla_test::contains;
 
 /// Writes `text` to `name` in dir and returns the path.
 std::string csv_file(const TempDir& dir, const std::string& name, const std::string& text) {

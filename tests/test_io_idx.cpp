@@ -23,9 +23,7 @@ using nabla_test::idx_file;
 using nabla_test::message_of;
 using nabla_test::TempDir;
 
-bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
+using nabla_test::contains;
 
 /// How an error at `offset` is located: in the file, or in the decompressed data of a gzip file.
 std::string byte_tag(std::uint64_t offset, bool gzip) {

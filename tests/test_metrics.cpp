@@ -20,9 +20,7 @@ using nabla::ShapeError;
 using nabla_test::message_of;
 using Matrix = Eigen::MatrixXd;
 
-bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
+using nabla_test::contains;
 
 /// Five samples of three classes. Column by column the largest entry is in row 2, 0, 1, 1, 0;
 /// column 3 ties rows 1 and 2 (the first wins); column 4 holds a NaN in row 1.

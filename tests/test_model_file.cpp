@@ -84,15 +84,7 @@ void randomize_biases(Net& net, std::uint64_t seed) {
     });
 }
 
-/// True when every W and b of the two networks are equal entry for entry.
-template <class NetA, class NetB>
-bool same_parameters(const NetA& a, const NetB& b) {
-    bool same = true;
-    a.for_each_layer([&](const auto& layer, auto i) {
-        same = same && layer.weights() == b.layer(i).weights() && layer.bias() == b.layer(i).bias();
-    });
-    return same;
-}
+using nabla_test::same_parameters;
 
 /// Checks the "nabla: " prefix and that every part occurs in the message.
 void check_message(const std::string& message, std::initializer_list<std::string> parts) {

@@ -26,9 +26,7 @@ using nabla::ProgressMode;
 using nabla_test::random_matrix;
 using Matrix = Eigen::MatrixXd;
 
-bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
+using nabla_test::contains;
 
 /// `text` cut at every `separator`; the piece after the last separator is kept, even if empty.
 std::vector<std::string> split(const std::string& text, char separator) {

@@ -25,6 +25,22 @@ std::string message_of(F&& f) {
     return "<no exception>";
 }
 
+/// True when `part` occurs in `text`.
+inline bool contains(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
+
+/// True when every W and b of the two networks (of the same layer count) are equal entry for
+/// entry.
+template <class NetA, class NetB>
+bool same_parameters(const NetA& a, const NetB& b) {
+    bool same = true;
+    a.for_each_layer([&](const auto& layer, auto i) {
+        same = same && layer.weights() == b.layer(i).weights() && layer.bias() == b.layer(i).bias();
+    });
+    return same;
+}
+
 /// A rows × cols matrix of U(lo, hi) values from a seeded generator (Eigen's Random is not
 /// seedable per call).
 template <class Matrix>

@@ -33,15 +33,7 @@ DynNet make_dyn_net(std::uint64_t seed) {
     return DynNet({3, 5, 4, 1}, {nabla::Tanh{}, nabla::Sigmoid{}, nabla::Identity{}}, seed);
 }
 
-/// True when every W and b of the two networks are equal entry for entry.
-template <class Net>
-bool same_parameters(const Net& a, const Net& b) {
-    bool same = true;
-    a.for_each_layer([&](const auto& layer, auto i) {
-        same = same && layer.weights() == b.layer(i).weights() && layer.bias() == b.layer(i).bias();
-    });
-    return same;
-}
+using nabla_test::same_parameters;
 
 /// Every W and b of a network, copied out as plain matrices: a snapshot that shares nothing
 /// with the network.
