@@ -12,6 +12,7 @@
 #include <nabla/history.hpp>
 #include <nabla/loss.hpp>
 #include <nabla/metrics.hpp>
+#include <nabla/parallel/data_parallel.hpp>
 #include <nabla/progress.hpp>
 
 #include <Eigen/Core>
@@ -86,6 +87,10 @@ struct FitOptions {
     /// x86 arithmetic down many times and change nothing a network needs. The calling thread's
     /// setting is restored when fit() returns or throws.
     bool flush_denormals = true;
+    /// Threads to train with, ≥ 1: above 1, each batch is split across them (DataParallel,
+    /// parallel/data_parallel.hpp). The result differs from one thread's by the rounding of the
+    /// sums only, and is the same bit for bit from run to run for one thread count.
+    int threads = 1;
 };
 
 namespace detail {
@@ -126,6 +131,8 @@ inline void check_fit_options(const FitOptions& options, bool validating) {
         throw ConfigError(cat("fit: epochs must be 0 or more, got ", options.epochs));
     if (options.batch_size < 1)
         throw ConfigError(cat("fit: batch_size must be at least 1, got ", options.batch_size));
+    if (options.threads < 1)
+        throw ConfigError(cat("fit: threads must be at least 1, got ", options.threads));
     if (options.validation_batch_size < 0) {
         throw ConfigError(cat("fit: validation_batch_size must be at least 1, or 0 for "
                               "batch_size, got ",
@@ -194,17 +201,24 @@ void apply_schedule(Optimizer& optimizer, const std::function<double(int)>& sche
     optimizer.set_learning_rate(rate);
 }
 
-/// Adds ‖δˡ‖/√n and ‖∂C/∂Wˡ‖ of each layer's batch in `ws` to `sums` (see LayerGradientNorms);
-/// taken in double, so that a float network's large gradients do not overflow the norm.
-template <class Net, class Workspace>
-void add_gradient_norms(const Net& net, const Workspace& ws,
+/// Adds ‖δˡ‖/√n and ‖∂C/∂Wˡ‖ of each layer's batch to `sums` (see LayerGradientNorms): δ from
+/// the batch's workspaces, which each_part(f) hands to f one by one (one, or a DataParallel's
+/// shards), ∂C/∂W from `gradients`. Taken in double, so that a float network's large gradients
+/// do not overflow the norm.
+template <class Net, class Workspace, class EachPart>
+void add_gradient_norms(const Net& net, const Workspace& gradients, EachPart&& each_part,
                         std::vector<LayerGradientNorms>& sums) {
     net.for_each_layer([&](const auto&, auto i) {
-        const auto& state = ws.layer(i);
+        double squares = 0;
+        Eigen::Index samples = 0;
+        each_part([&](const Workspace& ws, const auto&) {
+            const auto& delta = ws.layer(i).delta;
+            squares += delta.template cast<double>().squaredNorm();
+            samples += delta.cols();
+        });
         LayerGradientNorms& sum = sums[static_cast<std::size_t>(i)];
-        sum.delta += state.delta.template cast<double>().norm() /
-                     std::sqrt(double(state.delta.cols()));
-        sum.weight_gradient += state.dW.template cast<double>().norm();
+        sum.delta += std::sqrt(squares / double(samples));
+        sum.weight_gradient += gradients.layer(i).dW.template cast<double>().norm();
     });
 }
 
@@ -236,7 +250,10 @@ History fit_loop(Net& net, Optimizer& optimizer, const Eigen::MatrixBase<X>& x,
     const auto norms = std::make_shared<std::vector<LayerGradientNorms>>();
     norms->reserve(epochs * layers);
     std::vector<LayerGradientNorms> sums(layers);
-    MiniBatches<Net> batches(net, x.cols(), options.batch_size, options.seed, options.shuffle);
+    std::optional<DataParallel<Net>> parallel;
+    if (options.threads > 1) parallel.emplace(options.threads);
+    MiniBatches<Net> batches(net, x.cols(), options.batch_size, options.seed, options.shuffle,
+                             !parallel);
     std::optional<EvaluationBatches<Net>> evaluation;
     if constexpr (validating) {
         const Eigen::Index size = options.validation_batch_size > 0
@@ -268,14 +285,34 @@ History fit_loop(Net& net, Optimizer& optimizer, const Eigen::MatrixBase<X>& x,
         Eigen::Index hits = 0;
         for (Eigen::Index b = 0; b < batches.batches(); ++b) {
             BatchBuffers<Net>& batch = batches.load(b, x, y);
-            const auto cost = net.run_backward(batch.ws, batch.targets);
-            Net::check_finite(cost, batch.ws, [&] {
+            const auto where = [&] {
                 return cat("fit: epoch ", epoch, ", batch ", b + 1, " of ", batches.batches());
-            });
-            add_gradient_norms(net, batch.ws, sums);
-            if constexpr (classifying) hits += count_hits<Loss>(batch.ws.output(), batch.targets);
-            optimizer.step(net, batch.ws);
-            const Eigen::Index size = batch.ws.batch_size();
+            };
+            const auto cost = parallel
+                                  ? parallel->backward(net, batch.ws.input(), batch.targets)
+                                  : net.run_backward(batch.ws, batch.targets);
+            if (parallel)
+                Net::check_finite(cost, *parallel, where);
+            else
+                Net::check_finite(cost, batch.ws, where);
+            // The batch's passes: one workspace, or one per shard with its columns of targets.
+            const auto each_part = [&](auto&& f) {
+                if (!parallel) return f(batch.ws, batch.targets);
+                for (Eigen::Index t = 0; t < parallel->shards(); ++t) {
+                    const auto& shard = parallel->shard(t);
+                    f(shard, batch.targets.middleCols(parallel->shard_begin(t),
+                                                      shard.batch_size()));
+                }
+            };
+            const auto& gradients = parallel ? parallel->gradients() : batch.ws;
+            add_gradient_norms(net, gradients, each_part, sums);
+            if constexpr (classifying) {
+                each_part([&](const auto& ws, const auto& targets) {
+                    hits += count_hits<Loss>(ws.output(), targets);
+                });
+            }
+            optimizer.step(net, gradients);
+            const Eigen::Index size = batch.targets.cols();
             loss_sum += double(cost) * double(size);  // a batch weighs by its size
             done += size;
             progress.batch_done(b + 1, done, loss_sum / double(done));

@@ -30,6 +30,8 @@
 #include <nabla/optim/rmsprop.hpp>
 #include <nabla/optim/schedule.hpp>
 #include <nabla/optim/sgd.hpp>
+#include <nabla/parallel/data_parallel.hpp>
+#include <nabla/parallel/thread_pool.hpp>
 #include <nabla/progress.hpp>
 #include <nabla/random.hpp>
 #include <nabla/train.hpp>

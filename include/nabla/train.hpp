@@ -3,10 +3,12 @@
 #include <nabla/detail/batches.hpp>
 #include <nabla/detail/format.hpp>
 #include <nabla/error.hpp>
+#include <nabla/parallel/data_parallel.hpp>
 
 #include <Eigen/Core>
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 namespace nabla {
@@ -18,6 +20,9 @@ struct TrainOptions {
     double learning_rate = 0.1;     ///< η in W ← W − η∇W.
     std::uint64_t seed = 0;         ///< Seeds the shuffle: one seed, one order of batches.
     bool shuffle = true;            ///< Shuffle the samples before each epoch.
+    /// Threads to train with, ≥ 1: above 1, each batch is split across them (DataParallel,
+    /// parallel/data_parallel.hpp), which changes the result by the rounding of the sums only.
+    int threads = 1;
 };
 
 namespace detail {
@@ -29,6 +34,8 @@ inline void check_train_options(const TrainOptions& options) {
     if (options.batch_size < 1) {
         throw ConfigError(cat("train: batch_size must be at least 1, got ", options.batch_size));
     }
+    if (options.threads < 1)
+        throw ConfigError(cat("train: threads must be at least 1, got ", options.threads));
     if (!(std::isfinite(options.learning_rate) && options.learning_rate > 0)) {
         throw ConfigError(
             cat("train: learning_rate must be positive and finite, got ", options.learning_rate));
@@ -54,8 +61,10 @@ std::vector<double> train(Net& net, const Eigen::MatrixBase<X>& x, const Eigen::
     net.check_inputs(x);
     net.check_targets(y, x.cols());
 
+    std::optional<DataParallel<Net>> parallel;
+    if (options.threads > 1) parallel.emplace(options.threads);
     detail::MiniBatches<Net> batches(net, x.cols(), options.batch_size, options.seed,
-                                     options.shuffle);
+                                     options.shuffle, !parallel);
     std::vector<double> epoch_losses;
     epoch_losses.reserve(static_cast<std::size_t>(options.epochs));
     const auto learning_rate = typename Net::Scalar(options.learning_rate);
@@ -65,13 +74,21 @@ std::vector<double> train(Net& net, const Eigen::MatrixBase<X>& x, const Eigen::
         double loss_sum = 0;
         for (Eigen::Index b = 0; b < batches.batches(); ++b) {
             detail::BatchBuffers<Net>& batch = batches.load(b, x, y);
-            const auto cost = net.run_backward(batch.ws, batch.targets);
-            Net::check_finite(cost, batch.ws, [&] {
+            const auto where = [&] {
                 return detail::cat("train: epoch ", epoch, ", batch ", b + 1, " of ",
                                    batches.batches());
-            });
-            net.update(batch.ws, learning_rate);
-            loss_sum += double(cost) * double(batch.ws.batch_size());
+            };
+            typename Net::Scalar cost = 0;
+            if (parallel) {
+                cost = parallel->backward(net, batch.ws.input(), batch.targets);
+                Net::check_finite(cost, *parallel, where);
+                parallel->update(net, learning_rate);
+            } else {
+                cost = net.run_backward(batch.ws, batch.targets);
+                Net::check_finite(cost, batch.ws, where);
+                net.update(batch.ws, learning_rate);
+            }
+            loss_sum += double(cost) * double(batch.targets.cols());
         }
         epoch_losses.push_back(loss_sum / double(batches.samples()));
     }

@@ -16,6 +16,9 @@
 
 namespace nabla {
 
+template <class Net>
+class DataParallel;
+
 namespace detail {
 
 template <class Derived, class Scalar>
@@ -55,6 +58,8 @@ protected:
 
     template <class Derived, class Scalar_>
     friend class NetworkBase;
+    template <class Net>
+    friend class nabla::DataParallel;
 };
 
 /// Sizes the state of each layer of `net` for `batch` columns.

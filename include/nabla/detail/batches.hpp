@@ -20,8 +20,13 @@ struct BatchBuffers {
     typename Net::template Workspace<> ws;
     typename Net::OutputBatch targets;
 
-    void prepare(const Net& net, Eigen::Index batch) {
-        ws.prepare(net, batch);
+    /// Sizes the whole workspace, or (`whole` false, for a DataParallel that runs the passes in
+    /// workspaces of its own) only its input.
+    void prepare(const Net& net, Eigen::Index batch, bool whole) {
+        if (whole)
+            ws.prepare(net, batch);
+        else
+            ws.input().resize(net.inputs(), batch);
         targets.resize(net.outputs(), batch);
     }
 };
@@ -39,8 +44,9 @@ template <class Net>
 class MiniBatches {
 public:
     /// Sizes the buffers for `net`; samples ≥ 1 and batch_size ≥ 1 (checked by the caller).
+    /// `whole_workspaces` false sizes only the inputs of the workspaces (see BatchBuffers).
     MiniBatches(const Net& net, Eigen::Index samples, Eigen::Index batch_size, std::uint64_t seed,
-                bool shuffle)
+                bool shuffle, bool whole_workspaces = true)
         : m_samples(samples),
           m_batch_size(std::min(batch_size, samples)),
           m_batches(batch_count(samples, m_batch_size)),
@@ -50,8 +56,8 @@ public:
         // Two sets of buffers, so an epoch that ends on a smaller batch does not resize (and
         // reallocate) the full-size ones every epoch.
         const Eigen::Index tail_size = samples - (m_batches - 1) * m_batch_size;
-        m_full.prepare(net, m_batch_size);
-        if (tail_size != m_batch_size) m_tail.prepare(net, tail_size);
+        m_full.prepare(net, m_batch_size, whole_workspaces);
+        if (tail_size != m_batch_size) m_tail.prepare(net, tail_size, whole_workspaces);
         std::iota(m_order.begin(), m_order.end(), Eigen::Index(0));
     }
 

@@ -1,0 +1,289 @@
+#pragma once
+
+// Data parallelism on one machine. A batch of n samples is cut into one shard of columns per
+// thread; each thread runs the forward pass and the error terms δ of equations (1) and (4) on
+// its shard. The gradients then need every shard's δ: equations (3) and (6) summed over the
+// batch are sums over the shards,
+//
+//     ∂C/∂Wˡ = (1/n) Σₜ δˡₜ (aˡ⁻¹ₜ)ᵀ,   ∂C/∂bˡ = (1/n) Σₜ δˡₜ,   C = Σₜ (nₜ/n) Cₜ
+//
+// and each thread computes them for its own slice of the columns of ∂C/∂Wˡ (one slice of the
+// inputs of layer l) from all the shards. So the gradients exist once, no thread writes memory
+// another writes, and there is no reduction pass over per-thread copies; the SGD update of a
+// slice then runs on the thread that just computed it, in its cache.
+//
+// Why split the batch and not each product: the layers of an MLP are small matrices, and a
+// product split across threads leaves each a sliver too thin to run at full speed, while a
+// shard keeps whole products of half the width.
+
+#include <nabla/detail/format.hpp>
+#include <nabla/error.hpp>
+#include <nabla/layer.hpp>
+#include <nabla/parallel/thread_pool.hpp>
+#include <nabla/workspace.hpp>
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace nabla {
+
+/// Training steps of `Net` (a Network or DynamicNetwork) with each batch split across threads:
+///
+///     nabla::DataParallel<Net> parallel(2);             // 2 threads, the caller's included
+///     float cost = parallel.train_step(net, x, y, 0.05f);
+///     // or, with any optimizer:
+///     parallel.backward(net, x, y);
+///     adam.step(net, parallel.gradients());
+///
+/// A batch of n columns runs in min(threads, n) shards; shard t holds n/threads columns (the
+/// first n mod threads shards one more). The result is the single-threaded one up to the
+/// rounding of the sums, and the same bit for bit from run to run for one thread count.
+/// Memory: one set of gradients, and activations and deltas for the batch (in shards), kept for
+/// the last two batch sizes seen (an epoch's full batches and its last, smaller one), so that
+/// training allocates nothing after its first epoch.
+template <class Net>
+class DataParallel {
+public:
+    using Scalar = typename Net::Scalar;                    ///< float or double.
+    using Workspace = typename Net::template Workspace<>;  ///< The buffers of one shard.
+
+    /// `threads` threads in all, the caller's included; throws ConfigError unless threads ≥ 1.
+    explicit DataParallel(int threads)
+        : m_pool(threads),
+          m_cost(static_cast<std::size_t>(threads), Scalar(0)),
+          m_finite(static_cast<std::size_t>(threads), 1) {}
+
+    /// The number of threads, the caller's included.
+    int threads() const { return m_pool.size(); }
+
+    /// The forward pass and equations (1)–(6) for x (inputs × n) against y (outputs × n), shard
+    /// by shard; afterwards gradients() holds ∂C/∂Wˡ and ∂C/∂bˡ, the means over the whole batch,
+    /// for any optimizer's step(net, gradients()). Returns the batch cost C. Throws ShapeError
+    /// as Network::backward does.
+    template <class X, class Y>
+    Scalar backward(const Net& net, const Eigen::MatrixBase<X>& x,
+                    const Eigen::MatrixBase<Y>& y) {
+        net.check_inputs(x);
+        net.check_targets(y, x.cols());
+        prepare(net, x.cols());
+        m_gradients.m_has_gradients = false;
+        Shards& set = *m_current;
+        m_pool.run([&](int part) {
+            if (part < set.count) shard_pass(net, x, y, set, static_cast<std::size_t>(part));
+        });
+        m_pool.run([&](int part) {
+            m_finite[static_cast<std::size_t>(part)] = slice_gradients(net, set, part);
+        });
+        m_gradients.m_has_gradients = true;
+        Scalar cost = 0;
+        for (std::size_t t = 0; t < set.workspaces.size(); ++t)
+            cost += Scalar(set.workspaces[t].batch_size()) / Scalar(set.batch) * m_cost[t];
+        return cost;
+    }
+
+    /// One step of gradient descent with the gradients of the last backward(), W ← W − η∇W and
+    /// b ← b − η∇b, each thread on the slices it computed. Throws ShapeError unless backward()
+    /// ran for a network of the shape of `net`.
+    void update(Net& net, Scalar learning_rate) {
+        check_gradients(net, "DataParallel::update");
+        m_pool.run([&](int part) {
+            net.for_each_layer([&](auto& layer, auto i) {
+                const auto& g = m_gradients.layer(i);
+                const auto [c, nc] = slice(part, layer.inputs());
+                const auto [r, nr] = slice(part, layer.outputs());
+                detail::LayerAccess::weights(layer).middleCols(c, nc) -=
+                    learning_rate * g.dW.middleCols(c, nc);
+                detail::LayerAccess::bias(layer).segment(r, nr) -=
+                    learning_rate * g.db.segment(r, nr);
+            });
+        });
+    }
+
+    /// backward(), then update() unless the cost or a gradient is not finite, in which case it
+    /// throws NumericalError and leaves the weights as they were. Returns the batch cost.
+    template <class X, class Y>
+    Scalar train_step(Net& net, const Eigen::MatrixBase<X>& x, const Eigen::MatrixBase<Y>& y,
+                      Scalar learning_rate) {
+        const Scalar cost = backward(net, x, y);
+        Net::check_finite(cost, *this, [] { return std::string("DataParallel::train_step"); });
+        update(net, learning_rate);
+        return cost;
+    }
+
+    /// The batch's ∂C/∂Wˡ and ∂C/∂bˡ after backward(), in a workspace as optimizers take it.
+    /// Only its gradients are set: the activations and deltas are in the shards (see shard()).
+    const Workspace& gradients() const { return m_gradients; }
+
+    /// True when every entry of ∂C/∂W and ∂C/∂b is finite (checked as they were computed, so
+    /// it costs no extra pass).
+    bool gradients_finite() const {
+        return std::all_of(m_finite.begin(), m_finite.end(), [](char f) { return f != 0; });
+    }
+
+    /// The shards the last batch was cut into.
+    Eigen::Index shards() const { return m_current ? m_current->count : 0; }
+    /// Shard t of the last batch: zˡ, aˡ and δˡ of its columns (its own ∂C/∂W are unset).
+    const Workspace& shard(Eigen::Index t) const { return current().workspaces.at(index(t)); }
+    /// The first column of the last batch that shard t holds.
+    Eigen::Index shard_begin(Eigen::Index t) const { return current().begin.at(index(t)); }
+
+private:
+    /// Workspaces for the shards of one batch size.
+    struct Shards {
+        Eigen::Index batch = 0;            // the batch size they are cut for; 0: unused
+        int count = 0;                     // min(threads, batch)
+        std::vector<Workspace> workspaces;
+        std::vector<Eigen::Index> begin;   // shard t holds columns [begin[t], begin[t] + size)
+        long long last_used = 0;
+    };
+
+    static std::size_t index(Eigen::Index t) { return static_cast<std::size_t>(t); }
+
+    const Shards& current() const {
+        if (!m_current) throw ShapeError("DataParallel: no batch has run yet");
+        return *m_current;
+    }
+
+    // [first, first + size) of this part's share of `total` columns or rows.
+    std::array<Eigen::Index, 2> slice(int part, Eigen::Index total) const {
+        const Eigen::Index first = total * part / threads();
+        return {first, total * (part + 1) / threads() - first};
+    }
+
+    // Picks (or, for a new batch size or network shape, builds in place of the least recently
+    // used) the shard workspaces for `batch` columns of `net`, and sizes the gradients.
+    void prepare(const Net& net, Eigen::Index batch) {
+        ++m_uses;
+        Shards* pick = nullptr;
+        for (Shards& set : m_sets)
+            if (fits(net, set, batch)) pick = &set;
+        if (!pick) {
+            pick = m_sets[0].last_used <= m_sets[1].last_used ? &m_sets[0] : &m_sets[1];
+            build(net, *pick, batch);
+        }
+        pick->last_used = m_uses;
+        m_current = pick;
+        m_gradients.prepare(net, 1);  // allocates only for a network of another shape
+    }
+
+    // True when `set` was built for `batch` columns of a network of the shape of `net`.
+    static bool fits(const Net& net, const Shards& set, Eigen::Index batch) {
+        if (set.batch != batch || set.workspaces.empty()) return false;
+        const Workspace& ws = set.workspaces.front();
+        if (ws.input().rows() != net.inputs()) return false;
+        bool same = true;
+        net.for_each_layer([&](const auto& layer, auto i) {
+            same = same && ws.layer(i).z.rows() == layer.outputs();
+        });
+        return same;
+    }
+
+    void build(const Net& net, Shards& set, Eigen::Index batch) {
+        set.batch = batch;
+        set.count = int(std::min<Eigen::Index>(threads(), batch));
+        set.workspaces.resize(static_cast<std::size_t>(set.count));
+        set.begin.assign(static_cast<std::size_t>(set.count), 0);
+        const Eigen::Index base = batch / set.count;
+        const Eigen::Index extra = batch % set.count;
+        Eigen::Index first = 0;
+        for (std::size_t t = 0; t < set.workspaces.size(); ++t) {
+            const Eigen::Index size = base + (Eigen::Index(t) < extra ? 1 : 0);
+            set.begin[t] = first;
+            set.workspaces[t].prepare(net, size);
+            release_gradients(net, set.workspaces[t]);  // the shards need δ, not ∂C/∂W
+            first += size;
+        }
+    }
+
+    static void release_gradients(const Net& net, Workspace& ws) {
+        net.for_each_layer([&](const auto&, auto i) {
+            auto& state = ws.layer(i);
+            using State = std::decay_t<decltype(state)>;
+            if constexpr (State::Weights::SizeAtCompileTime == Eigen::Dynamic)
+                state.dW = typename State::Weights();
+            if constexpr (State::Bias::SizeAtCompileTime == Eigen::Dynamic)
+                state.db = typename State::Bias();
+        });
+    }
+
+    // Shard t: a⁰ from its columns of x, the forward pass, its cost and every δˡ.
+    template <class X, class Y>
+    void shard_pass(const Net& net, const Eigen::MatrixBase<X>& x, const Eigen::MatrixBase<Y>& y,
+                    Shards& set, std::size_t t) {
+        Workspace& ws = set.workspaces[t];
+        const Eigen::Index first = set.begin[t];
+        const Eigen::Index size = ws.batch_size();
+        ws.input() = x.middleCols(first, size);
+        const auto targets = y.middleCols(first, size);
+        net.for_each_layer(
+            [&](const auto& layer, auto i) { layer.forward(ws.input_of(i), ws.layer(i)); });
+        const auto last = net.last_index();
+        const auto& output_layer = net.layer(last);
+        auto& output = ws.layer(last);
+        m_cost[t] = Net::Loss::cost(output_layer.activation(), output.z, output.a, targets);
+        output_layer.template output_delta<typename Net::Loss>(output, targets);  // (1)
+        net.for_each_layer_reverse([&](const auto& layer, auto i) {
+            if (i != last) layer.hidden_delta(ws.layer(i));          // (4)
+            if (i > 0) layer.propagate(ws.layer(i), ws.da_below(i));  // (Wˡ)ᵀδˡ for (4) below
+        });
+    }
+
+    // This part's slice of every ∂C/∂Wˡ (a block of its columns) and ∂C/∂bˡ (a block of its
+    // rows), summed over the shards: equations (2), (3), (5), (6). Returns whether the slice
+    // is finite (x·0 is 0 for finite x, NaN otherwise; see LayerState).
+    bool slice_gradients(const Net& net, const Shards& set, int part) {
+        const Scalar inv_batch = Scalar(1) / Scalar(set.batch);
+        bool finite = true;
+        net.for_each_layer([&](const auto& layer, auto i) {
+            auto& g = m_gradients.layer(i);
+            const auto [c, nc] = slice(part, layer.inputs());
+            const auto [r, nr] = slice(part, layer.outputs());
+            auto dW = g.dW.middleCols(c, nc);
+            auto db = g.db.segment(r, nr);
+            for (std::size_t t = 0; t < set.workspaces.size(); ++t) {
+                const Workspace& ws = set.workspaces[t];
+                const auto& delta = ws.layer(i).delta;
+                const auto input = ws.input_of(i).middleRows(c, nc);
+                if (t == 0) {
+                    dW.noalias() = inv_batch * delta * input.transpose();                 // δ aᵀ
+                    db.noalias() = inv_batch * delta.middleRows(r, nr).rowwise().sum();  // δ
+                } else {
+                    dW.noalias() += inv_batch * delta * input.transpose();
+                    db.noalias() += inv_batch * delta.middleRows(r, nr).rowwise().sum();
+                }
+            }
+            finite = finite && (dW.array() * Scalar(0)).sum() == Scalar(0) &&
+                     (db.array() * Scalar(0)).sum() == Scalar(0);
+        });
+        return finite;
+    }
+
+    template <class N>
+    void check_gradients(const N& net, const char* where) const {
+        if (!m_gradients.has_gradients())
+            throw ShapeError(detail::cat(where, ": there are no gradients; run backward() first"));
+        net.for_each_layer([&](const auto& layer, auto i) {
+            const auto& dW = m_gradients.layer(i).dW;
+            if (dW.rows() != layer.outputs() || dW.cols() != layer.inputs()) {
+                throw ShapeError(detail::cat(where, ": the gradients have shape ",
+                                             detail::shape(dW.rows(), dW.cols()), " for ",
+                                             layer.name(), ", whose W is ",
+                                             detail::shape(layer.outputs(), layer.inputs())));
+            }
+        });
+    }
+
+    ThreadPool m_pool;
+    std::array<Shards, 2> m_sets;  // the last two batch sizes
+    Shards* m_current = nullptr;
+    long long m_uses = 0;
+    Workspace m_gradients;         // ∂C/∂W and ∂C/∂b of the whole batch
+    std::vector<Scalar> m_cost;    // Cₜ, the mean cost over shard t
+    std::vector<char> m_finite;    // per part: its slices of the gradients
+};
+
+}  // namespace nabla

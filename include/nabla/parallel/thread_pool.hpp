@@ -1,0 +1,171 @@
+#pragma once
+
+// A small, persistent thread pool for data-parallel training steps. A training step is a few
+// hundred microseconds, so starting threads per step, or waking them through the kernel each
+// time, would cost as much as the work it shares out. The workers are started once and, between
+// jobs, spin on an atomic counter for a while before they sleep; a job hands one part to each
+// thread, part 0 to the calling thread, and returns when every part is done. Running a job
+// allocates nothing.
+
+#include <nabla/detail/format.hpp>
+#include <nabla/error.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+namespace nabla {
+
+namespace detail {
+
+/// Tells the core that this is a spin-wait: it yields issue slots to a sibling hyper-thread and
+/// saves power, and costs a few dozen cycles.
+inline void spin_pause() {
+#if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
+    _mm_pause();
+#else
+    std::this_thread::yield();
+#endif
+}
+
+/// One round of a wait loop: a pause for the first rounds, then a yield, so that a thread
+/// that waits on a machine with more runnable threads than cores hands its core to the thread
+/// it waits for instead of spinning through its time slice.
+inline void spin_wait(int round) {
+    if (round < 1024)
+        spin_pause();
+    else
+        std::this_thread::yield();
+}
+
+}  // namespace detail
+
+/// A fixed set of threads that runs jobs of one part per thread: run(f) calls f(0) on the
+/// calling thread and f(1) … f(size() − 1) on the workers, and returns when all have returned.
+/// The first exception a part throws is rethrown by run() after every part has finished.
+/// One job at a time: run() must not be called from two threads at once, nor from inside a job.
+class ThreadPool {
+public:
+    /// How long an idle worker keeps spinning for the next job before it sleeps: longer than the
+    /// serial work between two steps (an optimizer step, loading the next batch), so that a
+    /// training loop never waits for the kernel to wake a worker.
+    static constexpr std::chrono::microseconds spin_time{2000};
+
+    /// A pool of `threads` threads in all, the caller's included (so threads − 1 workers);
+    /// throws ConfigError unless threads ≥ 1.
+    explicit ThreadPool(int threads) : m_size(threads) {
+        if (threads < 1) {
+            throw ConfigError(detail::cat("ThreadPool: threads must be at least 1, got ",
+                                          threads));
+        }
+        m_errors.resize(static_cast<std::size_t>(threads));
+        m_workers.reserve(static_cast<std::size_t>(threads - 1));
+        for (int part = 1; part < threads; ++part)
+            m_workers.emplace_back([this, part] { work(part); });
+    }
+
+    ThreadPool(const ThreadPool&) = delete;
+    ThreadPool& operator=(const ThreadPool&) = delete;
+
+    /// Stops and joins the workers.
+    ~ThreadPool() {
+        {
+            std::lock_guard<std::mutex> lock(m_mutex);
+            m_stop.store(true);
+            m_generation.fetch_add(1);
+        }
+        m_wake.notify_all();
+        for (std::thread& worker : m_workers) worker.join();
+    }
+
+    /// The number of threads, the caller's included: the parts of each job.
+    int size() const { return m_size; }
+
+    /// Calls job(part) for part = 0 … size() − 1, part 0 on this thread, and waits for all.
+    template <class Job>
+    void run(Job&& job) {
+        using Callable = std::remove_reference_t<Job>;
+        m_job = const_cast<void*>(static_cast<const void*>(std::addressof(job)));
+        m_call = [](void* f, int part) { (*static_cast<Callable*>(f))(part); };
+        m_pending.store(m_size - 1);
+        m_generation.fetch_add(1);  // publishes the job: workers compare generations
+        if (m_sleepers.load() > 0) {
+            // A worker that checked the generation before the increment above is inside wait()
+            // or holds the mutex on its way there; taking the mutex orders this notify after it.
+            std::lock_guard<std::mutex> lock(m_mutex);
+            m_wake.notify_all();
+        }
+        call(0);
+        for (int spins = 0; m_pending.load(std::memory_order_acquire) != 0; ++spins)
+            detail::spin_wait(spins);
+        for (std::exception_ptr& error : m_errors) {
+            if (error) {
+                std::exception_ptr first = error;
+                for (std::exception_ptr& e : m_errors) e = nullptr;
+                std::rethrow_exception(first);
+            }
+        }
+    }
+
+private:
+    void call(int part) {
+        try {
+            m_call(m_job, part);
+        } catch (...) {
+            m_errors[static_cast<std::size_t>(part)] = std::current_exception();
+        }
+    }
+
+    void work(int part) {
+        std::uint64_t seen = 0;
+        for (;;) {
+            std::uint64_t generation = wait_for_job(seen);
+            if (m_stop.load()) return;
+            seen = generation;
+            call(part);
+            m_pending.fetch_sub(1, std::memory_order_release);
+        }
+    }
+
+    // Spins until the generation moves past `seen`, then sleeps until it does.
+    std::uint64_t wait_for_job(std::uint64_t seen) {
+        using Clock = std::chrono::steady_clock;
+        const Clock::time_point give_up = Clock::now() + spin_time;
+        for (int spins = 0;; ++spins) {
+            const std::uint64_t generation = m_generation.load();
+            if (generation != seen) return generation;
+            detail::spin_wait(spins);
+            if (spins % 64 == 63 && Clock::now() > give_up) break;
+        }
+        std::unique_lock<std::mutex> lock(m_mutex);
+        m_sleepers.fetch_add(1);
+        m_wake.wait(lock, [&] { return m_generation.load() != seen; });
+        m_sleepers.fetch_sub(1);
+        return m_generation.load();
+    }
+
+    int m_size;
+    std::vector<std::thread> m_workers;
+    std::vector<std::exception_ptr> m_errors;  // one per part, so parts never share a slot
+    void* m_job = nullptr;
+    void (*m_call)(void*, int) = nullptr;
+    std::atomic<std::uint64_t> m_generation{0};
+    std::atomic<int> m_pending{0};
+    std::atomic<int> m_sleepers{0};
+    std::atomic<bool> m_stop{false};
+    std::mutex m_mutex;
+    std::condition_variable m_wake;
+};
+
+}  // namespace nabla

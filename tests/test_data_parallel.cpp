@@ -1,0 +1,280 @@
+// DataParallel: a batch split across threads gives the single-threaded cost, gradients and
+// steps, up to the order of the sums, for every way a batch can be cut (fewer columns than
+// threads, uneven shards, batch sizes that change) and both network types; it is the same bit
+// for bit from run to run; any optimizer can step on its gradients; and bad input is refused as
+// the network refuses it.
+
+#include "catch.hpp"
+#include "test_support.hpp"
+
+#include <nabla/nabla.hpp>
+#include <nabla/parallel/data_parallel.hpp>
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+using nabla_test::contains;
+using nabla_test::message_of;
+using nabla_test::one_hot_targets;
+using nabla_test::random_matrix;
+using nabla_test::same_parameters;
+
+namespace {
+
+constexpr int dynamic = Eigen::Dynamic;
+
+using StaticNet = nabla::Network<nabla::CrossEntropy,
+                                 nabla::Dense<double, dynamic, dynamic, nabla::ReLU>,
+                                 nabla::Dense<double, dynamic, dynamic, nabla::Tanh>,
+                                 nabla::Dense<double, dynamic, dynamic, nabla::Softmax>>;
+using DynamicNet = nabla::DynamicNetwork<double, nabla::HalfSquaredError>;
+
+/// The parallel sums add the same terms as the single-threaded product in another order: in
+/// double, a few ulps of the largest term.
+constexpr double tolerance = 1e-12;
+
+/// max |a − b| over max(1, max |b|).
+template <class A, class B>
+double relative_difference(const A& a, const B& b) {
+    REQUIRE(a.rows() == b.rows());
+    REQUIRE(a.cols() == b.cols());
+    const double scale = std::max(1.0, double(b.cwiseAbs().maxCoeff()));
+    return double((a - b).cwiseAbs().maxCoeff()) / scale;
+}
+
+/// Checks DataParallel's cost, gradients and per-shard outputs against net.backward on the
+/// whole batch.
+template <class Net, class X, class Y>
+void check_against_single_thread(const Net& net, nabla::DataParallel<Net>& parallel, const X& x,
+                                 const Y& y) {
+    typename Net::template Workspace<> ws;
+    const double expected = double(net.backward(x, y, ws));
+    const double cost = double(parallel.backward(net, x, y));
+    CHECK(std::abs(cost - expected) <= tolerance * std::max(1.0, std::abs(expected)));
+    CHECK(parallel.gradients().has_gradients());
+    CHECK(parallel.gradients_finite());
+    net.for_each_layer([&](const auto&, auto i) {
+        CAPTURE(static_cast<std::size_t>(i));
+        CHECK(relative_difference(parallel.gradients().layer(i).dW, ws.layer(i).dW) <= tolerance);
+        CHECK(relative_difference(parallel.gradients().layer(i).db, ws.layer(i).db) <= tolerance);
+    });
+    const Eigen::Index shards = std::min<Eigen::Index>(parallel.threads(), x.cols());
+    REQUIRE(parallel.shards() == shards);
+    Eigen::Index covered = 0;
+    for (Eigen::Index t = 0; t < shards; ++t) {
+        const auto& shard = parallel.shard(t);
+        CHECK(parallel.shard_begin(t) == covered);
+        // Shard sizes differ by at most one column, the larger ones first.
+        const Eigen::Index size = shard.batch_size();
+        CHECK((size == x.cols() / shards || size == x.cols() / shards + 1));
+        CHECK(relative_difference(shard.output(), ws.output().middleCols(covered, size)) <=
+              tolerance);
+        covered += size;
+    }
+    CHECK(covered == x.cols());
+}
+
+}  // namespace
+
+TEST_CASE("data parallel: cost and gradients equal the single-threaded ones", "[threads]") {
+    StaticNet static_net({7, 9, 6, 4}, 11);
+    DynamicNet dynamic_net({5, 8, 3}, {nabla::Sigmoid{}, nabla::Identity{}}, 12);
+    for (int threads = 1; threads <= 4; ++threads) {
+        nabla::DataParallel<StaticNet> static_parallel(threads);
+        nabla::DataParallel<DynamicNet> dynamic_parallel(threads);
+        CHECK(static_parallel.threads() == threads);
+        // Fewer columns than threads, uneven shards, even shards; the sizes change between
+        // calls, so shard sets are built, reused and replaced.
+        for (Eigen::Index batch : {1, 2, 3, 5, 17, 64, 5, 17, 3}) {
+            CAPTURE(threads, batch);
+            const auto x = random_matrix<Eigen::MatrixXd>(7, batch, std::uint64_t(batch));
+            const auto y = one_hot_targets<Eigen::MatrixXd>(4, batch);
+            check_against_single_thread(static_net, static_parallel, x, y);
+            const auto x2 = random_matrix<Eigen::MatrixXd>(5, batch, std::uint64_t(batch) + 99);
+            const auto y2 = random_matrix<Eigen::MatrixXd>(3, batch, std::uint64_t(batch) + 7);
+            check_against_single_thread(dynamic_net, dynamic_parallel, x2, y2);
+        }
+    }
+}
+
+TEST_CASE("data parallel: a network of fixed sizes, and float", "[threads]") {
+    using FixedNet = nabla::Network<nabla::SquaredError, nabla::Dense<float, 2, 3, nabla::Sigmoid>,
+                                    nabla::Dense<float, 3, 2, nabla::Sigmoid>>;
+    FixedNet net(3);
+    using X = Eigen::Matrix<float, 2, dynamic>;
+    const X x = random_matrix<X>(2, 9, 1);
+    const X y = random_matrix<X>(2, 9, 2, 0, 1);
+    FixedNet::Workspace<> ws;
+    const float expected = net.backward(x, y, ws);
+    nabla::DataParallel<FixedNet> parallel(2);
+    const float cost = parallel.backward(net, x, y);
+    // float: each entry is a sum of at most 9 products, so a few float ulps.
+    constexpr float float_tolerance = 1e-6f;
+    CHECK(std::abs(cost - expected) <= float_tolerance * std::max(1.0f, std::abs(expected)));
+    net.for_each_layer([&](const auto&, auto i) {
+        CHECK(relative_difference(parallel.gradients().layer(i).dW, ws.layer(i).dW) <=
+              float_tolerance);
+        CHECK(relative_difference(parallel.gradients().layer(i).db, ws.layer(i).db) <=
+              float_tolerance);
+    });
+}
+
+TEST_CASE("data parallel: train steps follow the single-threaded ones, the same every run",
+          "[threads]") {
+    const StaticNet start({7, 9, 6, 4}, 5);
+    const auto x = random_matrix<Eigen::MatrixXd>(7, 40, 21);
+    const auto y = one_hot_targets<Eigen::MatrixXd>(4, 40);
+    auto batch = [&](int step, const auto& m) { return m.middleCols((step % 4) * 10, 10); };
+
+    StaticNet single = start;
+    StaticNet::Workspace<> ws;
+    StaticNet parallel_net = start;
+    nabla::DataParallel<StaticNet> parallel(3);  // 10 columns: shards of 4, 3 and 3
+    double single_cost = 0;
+    double parallel_cost = 0;
+    for (int step = 0; step < 20; ++step) {
+        single_cost = single.train_step(batch(step, x), batch(step, y), ws, 0.1);
+        parallel_cost = parallel.train_step(parallel_net, batch(step, x), batch(step, y), 0.1);
+    }
+    CHECK(std::abs(parallel_cost - single_cost) <= 1e-10);
+    single.for_each_layer([&](const auto& layer, auto i) {
+        CHECK(relative_difference(parallel_net.layer(i).weights(), layer.weights()) <= 1e-10);
+        CHECK(relative_difference(parallel_net.layer(i).bias(), layer.bias()) <= 1e-10);
+    });
+    CHECK_FALSE(same_parameters(parallel_net, start));  // it did train
+
+    StaticNet again = start;
+    nabla::DataParallel<StaticNet> parallel_again(3);
+    for (int step = 0; step < 20; ++step)
+        parallel_again.train_step(again, batch(step, x), batch(step, y), 0.1);
+    CHECK(same_parameters(again, parallel_net));  // bit for bit
+}
+
+TEST_CASE("data parallel: any optimizer steps on its gradients", "[threads]") {
+    DynamicNet single({5, 8, 3}, {nabla::Tanh{}, nabla::Identity{}}, 8);
+    DynamicNet shared = single;
+    const auto x = random_matrix<Eigen::MatrixXd>(5, 12, 1);
+    const auto y = random_matrix<Eigen::MatrixXd>(3, 12, 2);
+    nabla::Adam adam_single(0.01);
+    nabla::Adam adam_parallel(0.01);
+    DynamicNet::Workspace<> ws;
+    nabla::DataParallel<DynamicNet> parallel(2);
+    for (int step = 0; step < 10; ++step) {
+        single.backward(x, y, ws);
+        adam_single.step(single, ws);
+        parallel.backward(shared, x, y);
+        adam_parallel.step(shared, parallel.gradients());
+    }
+    single.for_each_layer([&](const auto& layer, auto i) {
+        CHECK(relative_difference(shared.layer(i).weights(), layer.weights()) <= 1e-9);
+    });
+}
+
+TEST_CASE("data parallel: bad input is refused as the network refuses it", "[threads][errors]") {
+    StaticNet net({7, 9, 6, 4}, 5);
+    nabla::DataParallel<StaticNet> parallel(2);
+    const auto x = random_matrix<Eigen::MatrixXd>(7, 6, 1);
+    const auto y = one_hot_targets<Eigen::MatrixXd>(4, 6);
+
+    CHECK(contains(message_of<nabla::ShapeError>([&] { parallel.update(net, 0.1); }),
+                   "DataParallel::update: there are no gradients"));
+    CHECK(contains(message_of<nabla::ShapeError>([&] { parallel.shard(0); }),
+                   "no batch has run yet"));
+    const auto wrong_rows = random_matrix<Eigen::MatrixXd>(6, 6, 1);
+    CHECK(contains(message_of<nabla::ShapeError>(
+                       [&] { parallel.backward(net, wrong_rows, y); }),
+                   "input has 6 rows, the layer expects 7"));
+    CHECK(contains(message_of<nabla::ShapeError>(
+                       [&] { parallel.backward(net, x, y.leftCols(5)); }),
+                   "targets have 5"));
+    CHECK(contains(message_of<nabla::ShapeError>(
+                       [&] { parallel.backward(net, x.leftCols(0), y.leftCols(0)); }),
+                   "the batch is empty"));
+    CHECK_THROWS_AS(nabla::DataParallel<StaticNet>(0), nabla::ConfigError);
+
+    // A non-finite input: the step throws and no weight moves, whichever shard it is in.
+    for (Eigen::Index column : {0, 5}) {
+        auto bad = x;
+        bad(2, column) = std::numeric_limits<double>::quiet_NaN();
+        const StaticNet before = net;
+        CHECK(contains(message_of<nabla::NumericalError>(
+                           [&] { parallel.train_step(net, bad, y, 0.1); }),
+                       "DataParallel::train_step"));
+        CHECK(same_parameters(net, before));
+    }
+
+    // Gradients of one network do not fit another.
+    StaticNet other({7, 5, 6, 4}, 5);
+    parallel.backward(net, x, y);
+    CHECK(contains(message_of<nabla::ShapeError>([&] { parallel.update(other, 0.1); }),
+                   "Dense layer 1"));
+    // Used for a network of another shape, it rebuilds its buffers.
+    check_against_single_thread(other, parallel, x, y);
+}
+
+TEST_CASE("data parallel: train() and fit() with threads follow one thread", "[threads]") {
+    const StaticNet start({7, 9, 6, 4}, 5);
+    const auto x = random_matrix<Eigen::MatrixXd>(7, 50, 21);
+    const auto y = one_hot_targets<Eigen::MatrixXd>(4, 50);
+
+    nabla::TrainOptions train_options;
+    train_options.epochs = 3;
+    train_options.batch_size = 8;  // six batches of 8 and a last one of 2
+    train_options.seed = 4;
+    StaticNet one = start;
+    const std::vector<double> one_losses = nabla::train(one, x, y, train_options);
+    train_options.threads = 3;
+    StaticNet three = start;
+    const std::vector<double> three_losses = nabla::train(three, x, y, train_options);
+    REQUIRE(three_losses.size() == one_losses.size());
+    for (std::size_t e = 0; e < one_losses.size(); ++e)
+        CHECK(std::abs(three_losses[e] - one_losses[e]) <= 1e-10);
+    one.for_each_layer([&](const auto& layer, auto i) {
+        CHECK(relative_difference(three.layer(i).weights(), layer.weights()) <= 1e-10);
+    });
+
+    const auto x_val = random_matrix<Eigen::MatrixXd>(7, 20, 22);
+    const auto y_val = one_hot_targets<Eigen::MatrixXd>(4, 20);
+    nabla::FitOptions fit_options;
+    fit_options.epochs = 3;
+    fit_options.batch_size = 8;
+    fit_options.seed = 4;
+    fit_options.progress.mode = nabla::ProgressMode::silent;
+    StaticNet fit_one = start;
+    nabla::Adam adam_one(0.01);
+    const nabla::History h1 = nabla::fit(fit_one, adam_one, x, y, x_val, y_val, fit_options);
+    fit_options.threads = 2;
+    StaticNet fit_two = start;
+    nabla::Adam adam_two(0.01);
+    const nabla::History h2 = nabla::fit(fit_two, adam_two, x, y, x_val, y_val, fit_options);
+    REQUIRE(h2.size() == h1.size());
+    for (std::size_t e = 0; e < h1.size(); ++e) {
+        const nabla::EpochRecord& a = h1.epochs[e];
+        const nabla::EpochRecord& b = h2.epochs[e];
+        CHECK(std::abs(b.loss - a.loss) <= 1e-10);
+        CHECK(std::abs(*b.val_loss - *a.val_loss) <= 1e-10);
+        // Accuracy counts argmax hits over every shard: the same samples, the same hits.
+        CHECK(b.accuracy == a.accuracy);
+        CHECK(b.val_accuracy == a.val_accuracy);
+        for (std::size_t l = 0; l < start.layer_count(); ++l) {
+            CHECK(std::abs(b.gradient_norms[l].delta - a.gradient_norms[l].delta) <=
+                  1e-10 * a.gradient_norms[l].delta);
+            CHECK(std::abs(b.gradient_norms[l].weight_gradient -
+                           a.gradient_norms[l].weight_gradient) <=
+                  1e-10 * a.gradient_norms[l].weight_gradient);
+        }
+    }
+    CHECK(*h1.epochs.back().accuracy > 0);
+
+    fit_options.threads = 0;
+    CHECK(contains(message_of<nabla::ConfigError>(
+                       [&] { nabla::fit(fit_two, adam_two, x, y, fit_options); }),
+                   "fit: threads must be at least 1, got 0"));
+    train_options.threads = -1;
+    CHECK(contains(message_of<nabla::ConfigError>(
+                       [&] { nabla::train(three, x, y, train_options); }),
+                   "train: threads must be at least 1, got -1"));
+}

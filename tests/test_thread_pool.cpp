@@ -1,0 +1,91 @@
+// ThreadPool: every part of every job runs exactly once, on as many threads as asked, the caller
+// sees the parts' writes when run() returns, and an exception in any part reaches the caller
+// without losing the pool.
+
+#include "catch.hpp"
+#include "test_support.hpp"
+
+#include <nabla/parallel/thread_pool.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <set>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+using nabla_test::contains;
+using nabla_test::message_of;
+
+TEST_CASE("thread pool: each part runs once per job, on its own thread", "[threads]") {
+    for (int threads = 1; threads <= 4; ++threads) {
+        CAPTURE(threads);
+        nabla::ThreadPool pool(threads);
+        CHECK(pool.size() == threads);
+        std::vector<int> calls(static_cast<std::size_t>(threads), 0);
+        std::vector<std::thread::id> ids(static_cast<std::size_t>(threads));
+        for (int job = 0; job < 200; ++job) {
+            pool.run([&](int part) {
+                ++calls[static_cast<std::size_t>(part)];  // plain ints: run() must order them
+                ids[static_cast<std::size_t>(part)] = std::this_thread::get_id();
+            });
+        }
+        for (int part = 0; part < threads; ++part) CHECK(calls[std::size_t(part)] == 200);
+        CHECK(ids[0] == std::this_thread::get_id());  // part 0 is the caller's
+        CHECK(std::set<std::thread::id>(ids.begin(), ids.end()).size() == ids.size());
+    }
+}
+
+TEST_CASE("thread pool: run() returns only when the slowest part is done", "[threads]") {
+    nabla::ThreadPool pool(3);
+    std::atomic<int> done{0};
+    pool.run([&](int part) {
+        if (part == 2) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        done.fetch_add(1);
+    });
+    CHECK(done.load() == 3);
+}
+
+TEST_CASE("thread pool: workers asleep after a pause still take the next job", "[threads]") {
+    nabla::ThreadPool pool(2);
+    int value = 0;
+    pool.run([&](int part) {
+        if (part == 1) value = 1;
+    });
+    // Longer than the spin time: the worker has gone to sleep on the condition variable.
+    std::this_thread::sleep_for(nabla::ThreadPool::spin_time * 5);
+    pool.run([&](int part) {
+        if (part == 1) value = 2;
+    });
+    CHECK(value == 2);
+}
+
+TEST_CASE("thread pool: an exception in a part reaches the caller, the pool goes on",
+          "[threads]") {
+    nabla::ThreadPool pool(3);
+    std::atomic<int> finished{0};
+    const std::string message = message_of<std::runtime_error>([&] {
+        pool.run([&](int part) {
+            if (part == 1) throw std::runtime_error("part 1 failed");
+            finished.fetch_add(1);
+        });
+    });
+    CHECK(message == "part 1 failed");
+    CHECK(finished.load() == 2);  // the other parts ran to the end before run() threw
+
+    CHECK_THROWS_AS(pool.run([](int part) {
+                        if (part == 0) throw std::logic_error("the caller's part");
+                    }),
+                    std::logic_error);
+
+    std::atomic<int> calls{0};
+    pool.run([&](int) { calls.fetch_add(1); });
+    CHECK(calls.load() == 3);
+}
+
+TEST_CASE("thread pool: fewer than one thread is a ConfigError", "[threads][errors]") {
+    const std::string message =
+        message_of<nabla::ConfigError>([] { nabla::ThreadPool pool(0); });
+    CHECK(contains(message, "threads must be at least 1, got 0"));
+    CHECK_THROWS_AS(nabla::ThreadPool(-2), nabla::ConfigError);
+}
