@@ -139,10 +139,15 @@ inline bool has_filter(int argc, char** argv) {
 // ---------------------------------------------------------------------------------------------
 // Threads
 
-/// Takes `--threads N` out of argv and applies it; 1 when absent. This is the one place a
-/// thread count enters the suite: Eigen splits its GEMMs over N threads only when built with
-/// OpenMP (-fopenmp), so without it any N above 1 is refused rather than silently ignored.
-/// Recorded in the run's context (console header, JSON "context") as "threads".
+/// The thread count of --threads (1 when absent): above 1, register_network() adds
+/// train_step/threads:N beside train_step, and W1's epoch runs on N threads too.
+inline int g_threads = 1;
+
+/// Takes `--threads N` out of argv into g_threads; 1 when absent. This is the one place a
+/// thread count enters the suite. nabla's threads split each batch (DataParallel); Eigen's own
+/// products stay on one thread unless Eigen is built with OpenMP, which is then held to 1 so
+/// that the two kinds of threads do not compete for the cores. Recorded in the run's context
+/// (console header, JSON "context") as "threads".
 inline int take_threads(int& argc, char** argv) {
     const std::optional<std::string> text = take_flag(argc, argv, "--threads");
     int threads = 1;
@@ -152,15 +157,8 @@ inline int take_threads(int& argc, char** argv) {
             usage_error(argv[0], "--threads '" + *text + "': expected a whole number from 1");
         threads = int(*n);
     }
-#ifdef _OPENMP
-    Eigen::setNbThreads(threads);  // OpenMP would otherwise use every core by default
-#else
-    if (threads != 1) {
-        usage_error(argv[0], "--threads " + std::to_string(threads) +
-                                 ": this build runs one thread (Eigen without OpenMP); "
-                                 "build with -fopenmp for more");
-    }
-#endif
+    Eigen::setNbThreads(1);
+    g_threads = threads;
     return threads;
 }
 
@@ -372,6 +370,21 @@ void bm_train_step(benchmark::State& state, Net& net, const Data& data,
     set_rates(state, double(data.batch()), flops);
 }
 
+/// Times DataParallel::train_step (backward on `threads` shards, finiteness check, plain SGD
+/// update) on batch after batch.
+template <class Net, class Data>
+void bm_parallel_train_step(benchmark::State& state, Net& net, const Data& data,
+                            typename Net::Scalar learning_rate, double flops, int threads) {
+    DataParallel<Net> parallel(threads);
+    Eigen::Index k = 0;
+    parallel.train_step(net, data.x(k), data.y(k), learning_rate);
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(parallel.train_step(net, data.x(k), data.y(k), learning_rate));
+        k = data.next(k);
+    }
+    set_rates(state, double(data.batch()), flops);
+}
+
 /// Registers `body` under `name`, timed in wall-clock time (what a user waits for, and right
 /// once threads run), in `unit`.
 inline benchmark::internal::Benchmark* add(const std::string& name,
@@ -476,6 +489,16 @@ void register_network(const NetworkBench& bench, MakeNet make_net, GetData data)
         bm_train_step<Net, std::decay_t<decltype(d)>, Ws>(state, net, d, eta, train);
         state.SetLabel(d.label());
     }, unit);
+    if (g_threads > 1) {
+        const int threads = g_threads;
+        add(p + "/train_step/threads:" + std::to_string(threads), [=](benchmark::State& state) {
+            const auto& d = data();
+            Net net = make_net();
+            bm_parallel_train_step(state, net, d, eta, train, threads);
+            state.SetLabel(d.label() + ", batch split across " + std::to_string(threads) +
+                           " threads");
+        }, unit);
+    }
     if (bench.gemm) {
         add(p + "/train_step/gemm", [=](benchmark::State& state) {
             bm_gemm<Scalar>(state, sizes, batch, true);

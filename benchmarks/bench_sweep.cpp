@@ -45,7 +45,8 @@ using BatchNet = Network<CrossEntropy,                                 //
 /// The batch size of the width sweep: W2's.
 constexpr Eigen::Index width_batch = 256;
 
-/// Registers `name`/train_step (net.train_step, plain SGD, on one random batch) and
+/// Registers `name`/train_step (net.train_step, plain SGD, on one random batch),
+/// `name`/train_step/threads:N with --threads N > 1 (the step split across N threads) and
 /// `name`/train_step/gemm (the same step's GEMMs in plain Eigen) for `Net` with `sizes`.
 template <class Net>
 void register_point(const std::string& name, const std::vector<Eigen::Index>& sizes,
@@ -58,6 +59,16 @@ void register_point(const std::string& name, const std::vector<Eigen::Index>& si
         bm_train_step(state, net, data, Scalar(learning_rate), flops);
         state.SetLabel(sizes_text(sizes) + ", batch " + std::to_string(batch));
     });
+    if (g_threads > 1) {
+        const int threads = g_threads;
+        add(name + "/train_step/threads:" + std::to_string(threads), [=](benchmark::State& state) {
+            const auto data = random_batches<Scalar>(sizes, batch, 1, one_hot, 7);
+            Net net(sizes, 7);
+            bm_parallel_train_step(state, net, data, Scalar(learning_rate), flops, threads);
+            state.SetLabel(sizes_text(sizes) + ", batch " + std::to_string(batch) + ", " +
+                           std::to_string(threads) + " threads");
+        });
+    }
     add(name + "/train_step/gemm", [=](benchmark::State& state) {
         bm_gemm<Scalar>(state, sizes, batch, true);
         state.SetLabel("plain Eigen, the step's GEMMs");

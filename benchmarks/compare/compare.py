@@ -359,10 +359,13 @@ def report(results, args, skipped, elapsed, failures):
         checks.append("W1 accuracy nabla %.2f%% vs plain step %.2f%%: %.2f points apart "
                       "(allowed 0.5): %s" % (100 * acc, 100 * plain_acc, diff,
                                             "ok" if diff <= 0.5 else "NOT OK"))
-    threads_used = med.get("nabla", "W1", 2, "nabla", "threads_used")
-    if threads_used is not None and threads_used < 2:
-        checks.append("nabla's runner was asked for 2 threads and uses %d: nabla has no "
-                      "threads yet (compare_nabla.cpp, apply_threads)" % threads_used)
+    acc_2 = med.get("nabla", "W1", 2, "nabla", "accuracy")
+    frac_2 = med.get("nabla", "W1", 2, "nabla", "epoch_fraction")
+    if acc is not None and acc_2 is not None and acc_2 >= 0 and frac_2 and frac_2 >= 0.999:
+        diff = 100 * abs(acc_2 - acc)
+        checks.append("W1 accuracy nabla 2 threads %.2f%% vs 1 thread %.2f%%: %.2f points "
+                      "apart (allowed 0.5): %s" % (100 * acc_2, 100 * acc, diff,
+                                                 "ok" if diff <= 0.5 else "NOT OK"))
     lines.append("Targets (issue 4):")
     lines.append("")
     lines.extend("- " + c for c in checks)
