@@ -17,21 +17,43 @@
 using nabla_test::contains;
 using nabla_test::message_of;
 
-TEST_CASE("thread pool: each part runs once per job, on its own thread", "[threads]") {
+TEST_CASE("thread pool: each part runs once per job", "[threads]") {
     for (int threads = 1; threads <= 4; ++threads) {
         CAPTURE(threads);
         nabla::ThreadPool pool(threads);
         CHECK(pool.size() == threads);
         std::vector<int> calls(static_cast<std::size_t>(threads), 0);
-        std::vector<std::thread::id> ids(static_cast<std::size_t>(threads));
+        std::thread::id first_part;
         for (int job = 0; job < 200; ++job) {
             pool.run([&](int part) {
                 ++calls[static_cast<std::size_t>(part)];  // plain ints: run() must order them
-                ids[static_cast<std::size_t>(part)] = std::this_thread::get_id();
+                if (part == 0) first_part = std::this_thread::get_id();
             });
         }
         for (int part = 0; part < threads; ++part) CHECK(calls[std::size_t(part)] == 200);
-        CHECK(ids[0] == std::this_thread::get_id());  // part 0 is the caller's
+        CHECK(first_part == std::this_thread::get_id());  // part 0 is the caller's
+    }
+}
+
+TEST_CASE("thread pool: the parts run at the same time, on threads of their own", "[threads]") {
+    // Every part waits until all have started: only threads that run together get through (the
+    // caller, busy in part 0, cannot take a worker's part). A time limit keeps a broken pool
+    // from hanging the test.
+    constexpr int threads = 3;
+    nabla::ThreadPool pool(threads);
+    for (int job = 0; job < 20; ++job) {
+        std::atomic<int> started{0};
+        std::vector<std::thread::id> ids(threads);
+        std::vector<char> met(threads, 0);
+        pool.run([&](int part) {
+            ids[std::size_t(part)] = std::this_thread::get_id();
+            started.fetch_add(1);
+            const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+            while (started.load() < threads && std::chrono::steady_clock::now() < limit)
+                std::this_thread::yield();
+            met[std::size_t(part)] = started.load() == threads;
+        });
+        for (int part = 0; part < threads; ++part) CHECK(met[std::size_t(part)] == 1);
         CHECK(std::set<std::thread::id>(ids.begin(), ids.end()).size() == ids.size());
     }
 }

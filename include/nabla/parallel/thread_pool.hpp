@@ -53,8 +53,11 @@ inline void spin_wait(int round) {
 
 /// A fixed set of threads that runs jobs of one part per thread: run(f) calls f(0) on the
 /// calling thread and f(1) … f(size() − 1) on the workers, and returns when all have returned.
-/// The first exception a part throws is rethrown by run() after every part has finished.
-/// One job at a time: run() must not be called from two threads at once, nor from inside a job.
+/// A part whose worker has not started it by the time the caller is done with its own is run
+/// by the caller: on a machine whose cores are busy with other work, a job costs at worst about
+/// what it costs on one thread, rather than waiting for the scheduler to run the worker. The
+/// first exception a part throws is rethrown by run() after every part has finished. One job at
+/// a time: run() must not be called from two threads at once, nor from inside a job.
 class ThreadPool {
 public:
     /// How long an idle worker keeps spinning for the next job before it sleeps: longer than the
@@ -70,6 +73,8 @@ public:
                                           threads));
         }
         m_errors.resize(static_cast<std::size_t>(threads));
+        m_claimed = std::make_unique<std::atomic<bool>[]>(static_cast<std::size_t>(threads));
+        for (int part = 0; part < threads; ++part) m_claimed[std::size_t(part)].store(true);
         m_workers.reserve(static_cast<std::size_t>(threads - 1));
         for (int part = 1; part < threads; ++part)
             m_workers.emplace_back([this, part] { work(part); });
@@ -98,15 +103,18 @@ public:
         using Callable = std::remove_reference_t<Job>;
         m_job = const_cast<void*>(static_cast<const void*>(std::addressof(job)));
         m_call = [](void* f, int part) { (*static_cast<Callable*>(f))(part); };
-        m_pending.store(m_size - 1);
-        m_generation.fetch_add(1);  // publishes the job: workers compare generations
+        m_pending.store(m_size);
+        // Opening the parts after the job and the count are written: whoever claims a part
+        // (a worker woken for an earlier job included) sees this job.
+        for (int part = 0; part < m_size; ++part) m_claimed[std::size_t(part)].store(false);
+        m_generation.fetch_add(1);  // wakes the spinning workers: they compare generations
         if (m_sleepers.load() > 0) {
             // A worker that checked the generation before the increment above is inside wait()
             // or holds the mutex on its way there; taking the mutex orders this notify after it.
             std::lock_guard<std::mutex> lock(m_mutex);
             m_wake.notify_all();
         }
-        call(0);
+        for (int part = 0; part < m_size; ++part) try_part(part);
         for (int spins = 0; m_pending.load(std::memory_order_acquire) != 0; ++spins)
             detail::spin_wait(spins);
         for (std::exception_ptr& error : m_errors) {
@@ -119,22 +127,23 @@ public:
     }
 
 private:
-    void call(int part) {
+    // Runs `part` of the current job unless another thread has claimed it.
+    void try_part(int part) {
+        if (m_claimed[std::size_t(part)].exchange(true)) return;
         try {
             m_call(m_job, part);
         } catch (...) {
             m_errors[static_cast<std::size_t>(part)] = std::current_exception();
         }
+        m_pending.fetch_sub(1, std::memory_order_release);
     }
 
     void work(int part) {
         std::uint64_t seen = 0;
         for (;;) {
-            std::uint64_t generation = wait_for_job(seen);
+            seen = wait_for_job(seen);
             if (m_stop.load()) return;
-            seen = generation;
-            call(part);
-            m_pending.fetch_sub(1, std::memory_order_release);
+            try_part(part);
         }
     }
 
@@ -160,8 +169,9 @@ private:
     std::vector<std::exception_ptr> m_errors;  // one per part, so parts never share a slot
     void* m_job = nullptr;
     void (*m_call)(void*, int) = nullptr;
+    std::unique_ptr<std::atomic<bool>[]> m_claimed;  // per part: taken by some thread
     std::atomic<std::uint64_t> m_generation{0};
-    std::atomic<int> m_pending{0};
+    std::atomic<int> m_pending{0};                   // parts not finished yet
     std::atomic<int> m_sleepers{0};
     std::atomic<bool> m_stop{false};
     std::mutex m_mutex;
