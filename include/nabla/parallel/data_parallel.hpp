@@ -17,6 +17,7 @@
 // shard keeps whole products of half the width.
 
 #include <nabla/detail/format.hpp>
+#include <nabla/detail/gemm.hpp>
 #include <nabla/error.hpp>
 #include <nabla/layer.hpp>
 #include <nabla/parallel/thread_pool.hpp>
@@ -248,13 +249,11 @@ private:
                 const Workspace& ws = set.workspaces[t];
                 const auto& delta = ws.layer(i).delta;
                 const auto input = ws.input_of(i).middleRows(c, nc);
-                if (t == 0) {
-                    dW.noalias() = inv_batch * delta * input.transpose();                 // δ aᵀ
+                detail::gemm(dW, delta, input.transpose(), inv_batch, t != 0);  // δ aᵀ
+                if (t == 0)
                     db.noalias() = inv_batch * delta.middleRows(r, nr).rowwise().sum();  // δ
-                } else {
-                    dW.noalias() += inv_batch * delta * input.transpose();
+                else
                     db.noalias() += inv_batch * delta.middleRows(r, nr).rowwise().sum();
-                }
             }
             finite = finite && (dW.array() * Scalar(0)).sum() == Scalar(0) &&
                      (db.array() * Scalar(0)).sum() == Scalar(0);
