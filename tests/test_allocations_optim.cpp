@@ -1,6 +1,6 @@
 // Optimizer steps allocate nothing once their state is sized (STYLE.md point 5): every optimizer
-// and setting, on a fixed-size network and on a DynamicNetwork. allocation_counter.hpp explains
-// how it is counted.
+// and setting, on a fixed-size network and on DynamicNetworks, one with blocks that the fused
+// step loops walk in several segments. allocation_counter.hpp explains how it is counted.
 
 #include "allocation_counter.hpp"  // first: it must precede every Eigen include
 
@@ -66,6 +66,9 @@ void check_every_optimizer(const Net& net, const X& x, const Y& y) {
     SECTION("Sgd, momentum") {
         check_steps_allocate_nothing(net, nabla::Sgd(0.05, {0.9}), x, y, true);
     }
+    SECTION("Sgd, momentum and weight decay") {
+        check_steps_allocate_nothing(net, nabla::Sgd(0.05, {0.9, false, 1e-3}), x, y, true);
+    }
     SECTION("Sgd, Nesterov and weight decay") {
         check_steps_allocate_nothing(net, nabla::Sgd(0.05, {0.9, true, 1e-3}), x, y, true);
     }
@@ -76,6 +79,13 @@ void check_every_optimizer(const Net& net, const X& x, const Y& y) {
     }
     SECTION("AdamW") { check_steps_allocate_nothing(net, nabla::AdamW(0.01), x, y, true); }
     SECTION("RmsProp") { check_steps_allocate_nothing(net, nabla::RmsProp(0.003), x, y, true); }
+    SECTION("RmsProp, momentum") {
+        check_steps_allocate_nothing(net, nabla::RmsProp(0.003, {0.99, 1e-8, 0.5}), x, y, true);
+    }
+    SECTION("RmsProp, centered") {
+        check_steps_allocate_nothing(net, nabla::RmsProp(0.003, {0.99, 1e-8, 0, true}), x, y,
+                                     true);
+    }
     SECTION("RmsProp, centered, momentum and weight decay") {
         check_steps_allocate_nothing(net, nabla::RmsProp(0.003, {0.99, 1e-8, 0.5, true, 1e-3}),
                                      x, y, true);
@@ -112,6 +122,20 @@ TEST_CASE("allocations: optimizer steps on a DynamicNetwork allocate nothing",
         const Eigen::MatrixXf x = random_matrix<Eigen::MatrixXf>(8, 16, 8, -1, 1);
         const Eigen::MatrixXf y = nabla_test::one_hot_targets<Eigen::MatrixXf>(4, 16);
         check_every_optimizer(net, x, y);
+    }
+    SECTION("float and double, blocks of several segments with SIMD tails") {
+        // W of 45x37 = 1665 entries: three segments of the fused step loops and a tail in
+        // float (512 each), six and a tail in double (256 each).
+        const nabla::DynamicNetwork<float, nabla::HalfSquaredError> net_f(
+            {37, 45, 3}, {nabla::Tanh{}, nabla::Identity{}}, 9);
+        const Eigen::MatrixXf x_f = random_matrix<Eigen::MatrixXf>(37, 16, 10, -1, 1);
+        const Eigen::MatrixXf y_f = random_matrix<Eigen::MatrixXf>(3, 16, 11, -1, 1);
+        const nabla::DynamicNetwork<double, nabla::HalfSquaredError> net_d(
+            {37, 45, 3}, {nabla::Tanh{}, nabla::Identity{}}, 9);
+        const Eigen::MatrixXd x_d = x_f.cast<double>();
+        const Eigen::MatrixXd y_d = y_f.cast<double>();
+        SECTION("float") { check_every_optimizer(net_f, x_f, y_f); }
+        SECTION("double") { check_every_optimizer(net_d, x_d, y_d); }
     }
     CHECK(nabla_alloc_test::other_asserts == 0);
 }

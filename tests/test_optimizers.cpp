@@ -1,9 +1,11 @@
 // Optimizers: each one's first three steps match the update formulas of torch.optim, computed
 // here entry by entry in scalar double arithmetic from the gradients backward() left in the
 // workspace; on Network (fixed and Eigen::Dynamic sizes) and DynamicNetwork, float and double.
-// Then the properties users rely on: momentum and Nesterov differ, AdamW's decay is not Adam's
-// L2 (and both vanish at λ = 0), reset() forgets, state follows parameter slots (not addresses)
-// and starts afresh when the network changes shape, and bad settings throw ConfigError.
+// The same for six steps on blocks that cross the segment boundaries of the fused step loops and
+// end in SIMD tails. Then the properties users rely on: momentum and Nesterov differ, AdamW's
+// decay is not Adam's L2 (and both vanish at λ = 0), reset() forgets, state follows parameter
+// slots (not addresses) and starts afresh when the network changes shape, and bad settings throw
+// ConfigError.
 
 #include "catch.hpp"
 #include "test_support.hpp"
@@ -172,6 +174,75 @@ void check_on_every_network(const MakeOptimizer& make, const Rule& rule) {
     }
 }
 
+/// Sizes whose parameter blocks cross segment boundaries of the fused step loops
+/// (optim/detail/segments.hpp: 512 floats, 256 doubles) and are no multiple of any SIMD width:
+/// W 37x19 (703 entries: one float segment and a tail, two double segments and a tail), 16x37
+/// (592), 32x16 (512: exactly one float segment, two double ones), 5x32, 3x5, and biases of 37,
+/// 16, 32, 5 and 3 entries.
+const std::vector<Eigen::Index> ragged_sizes = {19, 37, 16, 32, 5, 3};
+
+/// `steps` steps of `optimizer` on `net`, on one batch of 7 samples, each checked entry by entry
+/// against `rule` applied in a plain scalar loop to the parameters and gradients of that step,
+/// with check_three_steps's tolerances.
+template <class Net, class Optimizer, class Rule>
+void check_ragged_steps(Net net, Optimizer optimizer, const Rule& rule, int steps) {
+    using Scalar = typename Net::Scalar;
+    using Batch = Eigen::Matrix<Scalar, dynamic, dynamic>;
+    const double tolerance = std::is_same_v<Scalar, float> ? 2e-6 : 1e-12;
+    const Batch x = random_matrix<Batch>(net.inputs(), 7, 80, -1, 1);
+    const Batch y = random_matrix<Batch>(net.outputs(), 7, 81, -1, 1);
+    typename Net::template Workspace<> ws;
+    std::vector<EntryState> states;
+    for (int t = 1; t <= steps; ++t) {
+        CAPTURE(t);
+        net.backward(x, y, ws);
+        const std::vector<double> p = flat_parameters(net);
+        const std::vector<double> g = flat_gradients(net, ws);
+        REQUIRE(p.size() == 2075);  // 703 + 37 + 592 + 16 + 512 + 32 + 160 + 5 + 15 + 3
+        REQUIRE(g.size() == p.size());
+        states.resize(p.size());
+        optimizer.step(net, ws);
+        const std::vector<double> after = flat_parameters(net);
+        std::size_t wrong = 0;
+        std::size_t first_wrong = p.size();
+        std::size_t moved = 0;
+        for (std::size_t i = 0; i < p.size(); ++i) {
+            const double expected = rule(p[i], g[i], states[i], t);
+            if (!(std::abs(after[i] - expected) <= tolerance * (1 + std::abs(expected)))) {
+                if (wrong++ == 0) first_wrong = i;
+            }
+            moved += after[i] != p[i];
+        }
+        CAPTURE(first_wrong);
+        CHECK(wrong == 0);
+        CHECK(moved == p.size());
+    }
+}
+
+/// check_ragged_steps for six steps on a float Network with Eigen::Dynamic sizes and on a
+/// double DynamicNetwork, both of ragged_sizes.
+template <class MakeOptimizer, class Rule>
+void check_ragged_networks(const MakeOptimizer& make, const Rule& rule) {
+    using RaggedFloatNet =
+        nabla::Network<nabla::HalfSquaredError, nabla::Dense<float, dynamic, dynamic, nabla::Tanh>,
+                       nabla::Dense<float, dynamic, dynamic, nabla::Tanh>,
+                       nabla::Dense<float, dynamic, dynamic, nabla::Tanh>,
+                       nabla::Dense<float, dynamic, dynamic, nabla::Tanh>,
+                       nabla::Dense<float, dynamic, dynamic, nabla::Identity>>;
+    {
+        INFO("Network<float>, Eigen::Dynamic sizes");
+        check_ragged_steps(RaggedFloatNet(ragged_sizes, 12), make(), rule, 6);
+    }
+    {
+        INFO("DynamicNetwork<double>");
+        const DynNet net(ragged_sizes,
+                         {nabla::Tanh{}, nabla::Tanh{}, nabla::Tanh{}, nabla::Tanh{},
+                          nabla::Identity{}},
+                         13);
+        check_ragged_steps(net, make(), rule, 6);
+    }
+}
+
 /// Parameters of `net` after `steps` steps of `optimizer` on a fixed batch.
 template <class Net, class Optimizer>
 std::vector<double> after_steps(Net net, Optimizer& optimizer, int steps) {
@@ -251,6 +322,62 @@ TEST_CASE("optimizers: RmsProp matches torch.optim.RMSprop step by step", "[opti
     SECTION("centered, momentum and weight decay") {
         check_on_every_network([] { return nabla::RmsProp(0.01, {0.8, 1e-6, 0.7, true, 0.2}); },
                                RmsPropRule{0.01, 0.8, 1e-6, 0.7, 0.2, true});
+    }
+}
+
+TEST_CASE("optimizers: blocks of ragged lengths follow the formulas for six steps",
+          "[optimizers]") {
+    // The steps walk each block in segments with SIMD tails; every entry, on both sides of
+    // every boundary, must still get the documented update, with its state carried over.
+    SECTION("Sgd") {
+        check_ragged_networks([] { return nabla::Sgd(0.3); }, SgdRule{0.3, 0, 0, false});
+    }
+    SECTION("Sgd, weight decay") {
+        check_ragged_networks([] { return nabla::Sgd(0.3, {0, false, 0.1}); },
+                              SgdRule{0.3, 0, 0.1, false});
+    }
+    SECTION("Sgd, momentum") {
+        check_ragged_networks([] { return nabla::Sgd(0.3, {0.9}); }, SgdRule{0.3, 0.9, 0, false});
+    }
+    SECTION("Sgd, momentum and weight decay") {
+        check_ragged_networks([] { return nabla::Sgd(0.3, {0.9, false, 0.1}); },
+                              SgdRule{0.3, 0.9, 0.1, false});
+    }
+    SECTION("Sgd, Nesterov") {
+        check_ragged_networks([] { return nabla::Sgd(0.3, {0.9, true}); },
+                              SgdRule{0.3, 0.9, 0, true});
+    }
+    SECTION("Sgd, Nesterov and weight decay") {
+        check_ragged_networks([] { return nabla::Sgd(0.3, {0.8, true, 0.1}); },
+                              SgdRule{0.3, 0.8, 0.1, true});
+    }
+    SECTION("Adam") {
+        check_ragged_networks([] { return nabla::Adam(0.01); },
+                              AdamRule{0.01, 0.9, 0.999, 1e-8, 0, 0});
+    }
+    SECTION("Adam, L2") {
+        check_ragged_networks([] { return nabla::Adam(0.01, {0.9, 0.999, 1e-8, 0.5}); },
+                              AdamRule{0.01, 0.9, 0.999, 1e-8, 0.5, 0});
+    }
+    SECTION("AdamW") {
+        check_ragged_networks([] { return nabla::AdamW(0.02, {0.85, 0.99, 1e-6, 0.5}); },
+                              AdamRule{0.02, 0.85, 0.99, 1e-6, 0, 0.5});
+    }
+    SECTION("RmsProp") {
+        check_ragged_networks([] { return nabla::RmsProp(0.01); },
+                              RmsPropRule{0.01, 0.99, 1e-8, 0, 0, false});
+    }
+    SECTION("RmsProp, momentum") {
+        check_ragged_networks([] { return nabla::RmsProp(0.01, {0.9, 1e-8, 0.9}); },
+                              RmsPropRule{0.01, 0.9, 1e-8, 0.9, 0, false});
+    }
+    SECTION("RmsProp, centered") {
+        check_ragged_networks([] { return nabla::RmsProp(0.01, {0.9, 1e-8, 0, true}); },
+                              RmsPropRule{0.01, 0.9, 1e-8, 0, 0, true});
+    }
+    SECTION("RmsProp, centered, momentum and weight decay") {
+        check_ragged_networks([] { return nabla::RmsProp(0.01, {0.8, 1e-6, 0.7, true, 0.2}); },
+                              RmsPropRule{0.01, 0.8, 1e-6, 0.7, 0.2, true});
     }
 }
 

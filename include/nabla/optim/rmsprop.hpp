@@ -1,6 +1,7 @@
 #pragma once
 
 #include <nabla/optim/detail/checks.hpp>
+#include <nabla/optim/detail/segments.hpp>
 #include <nabla/optim/detail/slots.hpp>
 
 #include <Eigen/Core>
@@ -63,11 +64,24 @@ public:
         c.mu = Scalar(m_options.momentum);
         const Scalar lambda = Scalar(m_options.weight_decay);
 
-        detail::for_each_parameter(net, ws, [&](auto& p, const auto& grad, std::size_t slot) {
-            if (m_options.weight_decay == 0)
-                update(p, grad.array(), slot, c);
-            else  // g = ∇p + λp at the p the gradient was taken at: p changes last
-                update(p, grad.array() + lambda * p.array(), slot, c);
+        // One pass per parameter block: s, ḡ, u and p of a segment are updated back to back
+        // while the segment sits in L1 (optim/detail/segments.hpp). When the options keep no u
+        // or no ḡ, s is passed in their place and they are not touched.
+        const bool momentum = m_options.momentum != 0;
+        detail::for_each_parameter(net, ws, [&](auto& p_block, const auto& grad_block,
+                                                std::size_t slot) {
+            Buffer<Scalar>& s = m_buffers.buffer<Scalar>(slot, 0);
+            Buffer<Scalar>& u = momentum ? m_buffers.buffer<Scalar>(slot, 1) : s;
+            Buffer<Scalar>& g_mean =
+                m_options.centered ? m_buffers.buffer<Scalar>(slot, momentum ? 2 : 1) : s;
+            detail::for_each_segment(
+                [&](auto p, auto grad, auto s_segment, auto u_segment, auto g_mean_segment) {
+                    if (m_options.weight_decay == 0)
+                        update(p, grad, s_segment, u_segment, g_mean_segment, c);
+                    else  // g = ∇p + λp at the p the gradient was taken at: p changes last
+                        update(p, grad + lambda * p, s_segment, u_segment, g_mean_segment, c);
+                },
+                p_block, grad_block, s, u, g_mean);
         });
     }
 
@@ -92,34 +106,24 @@ private:
         Scalar eta, alpha, one_minus_alpha, eps, mu;
     };
 
-    // One parameter block; `g` is an array expression of the (decayed) gradient, evaluated
-    // inside each assignment so that nothing is stored for it.
-    template <class P, class G, class Scalar>
-    void update(P& p, const G& g, std::size_t slot, const Coefficients<Scalar>& c) {
-        const int velocity = 1;
-        const int g_mean_index = m_options.momentum != 0 ? 2 : 1;
-        Buffer<Scalar>& s = m_buffers.buffer<Scalar>(slot, 0);
-        s.array() = c.alpha * s.array() + c.one_minus_alpha * g.square();
+    // One segment of a parameter block; `g` is an array expression of the (decayed) gradient,
+    // evaluated inside each assignment so that nothing is stored for it.
+    template <class P, class G, class S, class U, class GMean, class Scalar>
+    void update(P& p, const G& g, S& s, U& u, GMean& g_mean, const Coefficients<Scalar>& c) const {
+        s = c.alpha * s + c.one_minus_alpha * g.square();
         if (m_options.centered) {
-            Buffer<Scalar>& g_mean = m_buffers.buffer<Scalar>(slot, g_mean_index);
-            g_mean.array() = c.alpha * g_mean.array() + c.one_minus_alpha * g;
+            g_mean = c.alpha * g_mean + c.one_minus_alpha * g;
             if (m_options.momentum != 0) {
-                Buffer<Scalar>& u = m_buffers.buffer<Scalar>(slot, velocity);
-                u.array() = c.mu * u.array() +
-                            g / ((s.array() - g_mean.array().square()).max(Scalar(0)).sqrt() +
-                                 c.eps);
-                p.array() -= c.eta * u.array();
+                u = c.mu * u + g / ((s - g_mean.square()).max(Scalar(0)).sqrt() + c.eps);
+                p -= c.eta * u;
             } else {
-                p.array() -=
-                    c.eta * g /
-                    ((s.array() - g_mean.array().square()).max(Scalar(0)).sqrt() + c.eps);
+                p -= c.eta * g / ((s - g_mean.square()).max(Scalar(0)).sqrt() + c.eps);
             }
         } else if (m_options.momentum != 0) {
-            Buffer<Scalar>& u = m_buffers.buffer<Scalar>(slot, velocity);
-            u.array() = c.mu * u.array() + g / (s.array().sqrt() + c.eps);
-            p.array() -= c.eta * u.array();
+            u = c.mu * u + g / (s.sqrt() + c.eps);
+            p -= c.eta * u;
         } else {
-            p.array() -= c.eta * g / (s.array().sqrt() + c.eps);
+            p -= c.eta * g / (s.sqrt() + c.eps);
         }
     }
 

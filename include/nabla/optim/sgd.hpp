@@ -1,6 +1,7 @@
 #pragma once
 
 #include <nabla/optim/detail/checks.hpp>
+#include <nabla/optim/detail/segments.hpp>
 #include <nabla/optim/detail/slots.hpp>
 
 #include <Eigen/Core>
@@ -57,7 +58,7 @@ public:
         const Scalar eta = Scalar(m_learning_rate);
         const Scalar lambda = Scalar(m_options.weight_decay);
         const Scalar mu = Scalar(m_options.momentum);
-        if (m_options.momentum == 0) {
+        if (m_options.momentum == 0) {  // one expression per block: one pass already
             detail::for_each_parameter(net, ws, [&](auto& p, const auto& grad, std::size_t) {
                 if (m_options.weight_decay == 0)
                     p -= eta * grad;  // the notes' W ← W − η∇W
@@ -67,18 +68,25 @@ public:
             return;
         }
         m_velocity.fit(net, 1);
-        detail::for_each_parameter(net, ws, [&](auto& p, const auto& grad, std::size_t slot) {
-            detail::SlotBuffers::Buffer<Scalar>& v = m_velocity.buffer<Scalar>(slot, 0);
-            if (m_options.weight_decay == 0)
-                v.array() = mu * v.array() + grad.array();
-            else
-                v.array() = mu * v.array() + (grad.array() + lambda * p.array());
-            if (!m_options.nesterov)
-                p.array() -= eta * v.array();
-            else if (m_options.weight_decay == 0)
-                p.array() -= eta * (grad.array() + mu * v.array());
-            else  // p on the right is still the p the gradient was taken at
-                p.array() -= eta * ((grad.array() + lambda * p.array()) + mu * v.array());
+        // One pass per parameter block: v and p of a segment are updated back to back while
+        // the segment sits in L1 (optim/detail/segments.hpp). p changes last, so the p on the
+        // right is still the p the gradient was taken at.
+        detail::for_each_parameter(net, ws, [&](auto& p_block, const auto& grad_block,
+                                                std::size_t slot) {
+            detail::for_each_segment(
+                [&](auto p, auto grad, auto v) {
+                    if (m_options.weight_decay == 0)
+                        v = mu * v + grad;
+                    else
+                        v = mu * v + (grad + lambda * p);
+                    if (!m_options.nesterov)
+                        p -= eta * v;
+                    else if (m_options.weight_decay == 0)
+                        p -= eta * (grad + mu * v);
+                    else
+                        p -= eta * ((grad + lambda * p) + mu * v);
+                },
+                p_block, grad_block, m_velocity.buffer<Scalar>(slot, 0));
         });
     }
 
