@@ -5,6 +5,7 @@
 
 #include "allocation_counter.hpp"  // first: it must precede every Eigen include
 
+#include "allocation_checks.hpp"
 #include "catch.hpp"
 #include "test_support.hpp"
 
@@ -21,6 +22,7 @@
 
 namespace {
 
+using nabla_alloc_test::check_allocations_flat_in_epochs;
 using nabla_alloc_test::count_allocations;
 using nabla_alloc_test::Counts;
 using nabla_test::one_hot_targets;
@@ -108,21 +110,6 @@ Counts fit_allocations(const Net& net, const Eigen::MatrixXf& x, const Eigen::Ma
     return counts;
 }
 
-template <class F>
-void check_flat(F&& allocations) {
-    const Counts one = allocations(1);
-    const Counts two = allocations(2);
-    const Counts twenty = allocations(20);
-    INFO("1 epoch: " << one.new_calls << " operator new, " << one.eigen_mallocs << " Eigen");
-    INFO("20 epochs: " << twenty.new_calls << " operator new, " << twenty.eigen_mallocs
-                       << " Eigen");
-    CHECK(two.new_calls == one.new_calls);
-    CHECK(two.eigen_mallocs == one.eigen_mallocs);
-    CHECK(twenty.new_calls == one.new_calls);
-    CHECK(twenty.eigen_mallocs == one.eigen_mallocs);
-    CHECK(one.total() > 0);  // setup allocates: the count is not blind
-}
-
 }  // namespace
 
 TEST_CASE("allocations: train() and fit() on 2 threads allocate as much for 20 epochs as for 1",
@@ -131,10 +118,10 @@ TEST_CASE("allocations: train() and fit() on 2 threads allocate as much for 20 e
     const Eigen::MatrixXf x = random_matrix<Eigen::MatrixXf>(20, 50, 3);
     const Eigen::MatrixXf y = one_hot_targets<Eigen::MatrixXf>(5, 50);
     SECTION("train()") {
-        check_flat([&](int epochs) { return train_allocations(net, x, y, epochs); });
+        check_allocations_flat_in_epochs([&](int epochs) { return train_allocations(net, x, y, epochs); });
     }
     SECTION("fit()") {
-        check_flat([&](int epochs) { return fit_allocations(net, x, y, epochs); });
+        check_allocations_flat_in_epochs([&](int epochs) { return fit_allocations(net, x, y, epochs); });
     }
     CHECK(nabla_alloc_test::other_asserts == 0);
 }

@@ -2,6 +2,7 @@
 
 #include <nabla/activation.hpp>
 #include <nabla/detail/format.hpp>
+#include <nabla/detail/gemm.hpp>
 #include <nabla/error.hpp>
 #include <nabla/init.hpp>
 #include <nabla/layer_state.hpp>
@@ -107,8 +108,8 @@ public:
     template <class Input, int Batch>
     void forward(const Eigen::MatrixBase<Input>& input, State<Batch>& state) const {
         check_input_rows(input.rows());
-        state.z.noalias() = m_weights * input;  // z = W a
-        state.z.colwise() += m_bias;            //     + b
+        detail::gemm(state.z, m_weights, input, Scalar(1), false);  // z = W a
+        state.z.colwise() += m_bias;                                //     + b
         m_activation.forward(state.z, state.a);  // a = σ(z)
     }
 
@@ -130,14 +131,14 @@ public:
     template <class Input, int Batch>
     void gradients(const Eigen::MatrixBase<Input>& input, State<Batch>& state) const {
         const Scalar inv_batch = Scalar(1) / Scalar(state.delta.cols());
-        state.dW.noalias() = inv_batch * state.delta * input.transpose();  // (3), (6): δ aᵀ
-        state.db.noalias() = inv_batch * state.delta.rowwise().sum();      // (2), (5): δ
+        detail::gemm(state.dW, state.delta, input.transpose(), inv_batch, false);  // (3), (6): δ aᵀ
+        state.db.noalias() = inv_batch * state.delta.rowwise().sum();              // (2), (5): δ
     }
 
     /// ∂C/∂aˡ⁻¹ = (Wˡ)ᵀδˡ (§2.4.2), the error handed to the layer below (or the input gradient).
     template <int Batch, class Derived>
     void propagate(const State<Batch>& state, Eigen::MatrixBase<Derived>& da_below) const {
-        da_below.derived().noalias() = m_weights.transpose() * state.delta;
+        detail::gemm(da_below, m_weights.transpose(), state.delta, Scalar(1), false);
     }
 
     /// One step of gradient descent: W ← W − η∇W, b ← b − η∇b.

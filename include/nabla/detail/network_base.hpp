@@ -9,6 +9,11 @@
 #include <cstddef>
 #include <string>
 
+namespace nabla {
+template <class Net>
+class DataParallel;
+}  // namespace nabla
+
 namespace nabla::detail {
 
 /// Throws ShapeError unless `layer` takes as many inputs as `below` gives outputs.
@@ -218,16 +223,32 @@ private:
     template <class Workspace, class Y>
     auto backward_prepared(Workspace& ws, const Eigen::MatrixBase<Y>& y) const {
         check_targets(y, ws.batch_size());
+        const auto c = forward_and_deltas(ws, y, [&](const auto& layer, auto i) {
+            layer.gradients(ws.input_of(i), ws.layer(i));  // (2), (3), (5), (6)
+        });
+        ws.m_has_gradients = true;
+        return c;
+    }
+
+    // DataParallel runs the same pass on each shard and sums the gradients across shards.
+    template <class Net>
+    friend class nabla::DataParallel;
+
+    // The forward pass, the cost C and every δˡ of the batch in ws against targets `y` already
+    // checked: (1) at the output, (4) below it. `at_delta(layer, i)` runs as soon as δˡ is known
+    // (while δˡ and aˡ⁻¹ are still in cache), from the output layer down. Returns C.
+    template <class Workspace, class Y, class AtDelta>
+    auto forward_and_deltas(Workspace& ws, const Eigen::MatrixBase<Y>& y,
+                            AtDelta&& at_delta) const {
         forward_prepared(ws);
         const auto c = cost(ws, y);
         const auto last = derived().last_index();
         derived().layer(last).template output_delta<typename Derived::Loss>(ws.layer(last), y);
         derived().for_each_layer_reverse([&](const auto& layer, auto i) {
             if (i != last) layer.hidden_delta(ws.layer(i));          // (4)
-            layer.gradients(ws.input_of(i), ws.layer(i));            // (2), (3), (5), (6)
+            at_delta(layer, i);
             if (i > 0) layer.propagate(ws.layer(i), ws.da_below(i));  // (Wˡ)ᵀδˡ for (4) below
         });
-        ws.m_has_gradients = true;
         return c;
     }
 

@@ -219,18 +219,8 @@ private:
         const Eigen::Index first = set.begin[t];
         const Eigen::Index size = ws.batch_size();
         ws.input() = x.middleCols(first, size);
-        const auto targets = y.middleCols(first, size);
-        net.for_each_layer(
-            [&](const auto& layer, auto i) { layer.forward(ws.input_of(i), ws.layer(i)); });
-        const auto last = net.last_index();
-        const auto& output_layer = net.layer(last);
-        auto& output = ws.layer(last);
-        m_cost[t] = Net::Loss::cost(output_layer.activation(), output.z, output.a, targets);
-        output_layer.template output_delta<typename Net::Loss>(output, targets);  // (1)
-        net.for_each_layer_reverse([&](const auto& layer, auto i) {
-            if (i != last) layer.hidden_delta(ws.layer(i));          // (4)
-            if (i > 0) layer.propagate(ws.layer(i), ws.da_below(i));  // (Wˡ)ᵀδˡ for (4) below
-        });
+        const auto no_gradients = [](const auto&, auto) {};  // slice_gradients() sums them
+        m_cost[t] = net.forward_and_deltas(ws, y.middleCols(first, size), no_gradients);
     }
 
     // This part's slice of every ∂C/∂Wˡ (a block of its columns) and ∂C/∂bˡ (a block of its
