@@ -3,6 +3,7 @@
 #include <nabla/activation.hpp>
 #include <nabla/detail/format.hpp>
 #include <nabla/detail/gemm.hpp>
+#include <nabla/detail/small.hpp>
 #include <nabla/error.hpp>
 #include <nabla/init.hpp>
 #include <nabla/layer_state.hpp>
@@ -108,8 +109,14 @@ public:
     template <class Input, int Batch>
     void forward(const Eigen::MatrixBase<Input>& input, State<Batch>& state) const {
         check_input_rows(input.rows());
-        detail::gemm(state.z, m_weights, input, Scalar(1), false);  // z = W a
-        state.z.colwise() += m_bias;                                //     + b
+        // A small layer is summed entry by entry (detail/small.hpp), a large one by detail::gemm.
+        if (detail::reads_memory<Input>() &&
+            detail::is_small_product(outputs(), input.cols(), inputs())) {
+            detail::small_affine(state.z, m_weights, input.derived(), m_bias);  // z = W a + b
+        } else {
+            detail::gemm(state.z, m_weights, input, Scalar(1), false);  // z = W a
+            state.z.colwise() += m_bias;                                //     + b
+        }
         m_activation.forward(state.z, state.a);  // a = σ(z)
     }
 
@@ -130,6 +137,11 @@ public:
     /// ∂C/∂W and ∂C/∂b from δ, each the mean over the batch (§1.6); `input` is aˡ⁻¹.
     template <class Input, int Batch>
     void gradients(const Eigen::MatrixBase<Input>& input, State<Batch>& state) const {
+        if (detail::reads_memory<Input>() &&
+            detail::is_small_product(outputs(), inputs(), state.delta.cols())) {
+            detail::small_gradients(state.dW, state.db, state.delta, input.derived());  // δ aᵀ, δ
+            return;
+        }
         const Scalar inv_batch = Scalar(1) / Scalar(state.delta.cols());
         detail::gemm(state.dW, state.delta, input.transpose(), inv_batch, false);  // (3), (6): δ aᵀ
         state.db.noalias() = inv_batch * state.delta.rowwise().sum();              // (2), (5): δ
@@ -138,7 +150,10 @@ public:
     /// ∂C/∂aˡ⁻¹ = (Wˡ)ᵀδˡ (§2.4.2), the error handed to the layer below (or the input gradient).
     template <int Batch, class Derived>
     void propagate(const State<Batch>& state, Eigen::MatrixBase<Derived>& da_below) const {
-        detail::gemm(da_below, m_weights.transpose(), state.delta, Scalar(1), false);
+        if (detail::is_small_product(inputs(), state.delta.cols(), outputs()))
+            detail::small_transposed_product(da_below.derived(), m_weights, state.delta);  // Wᵀδ
+        else
+            detail::gemm(da_below, m_weights.transpose(), state.delta, Scalar(1), false);
     }
 
     /// One step of gradient descent: W ← W − η∇W, b ← b − η∇b.
