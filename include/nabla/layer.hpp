@@ -137,8 +137,7 @@ public:
     /// ∂C/∂W and ∂C/∂b from δ, each the mean over the batch (§1.6); `input` is aˡ⁻¹.
     template <class Input, int Batch>
     void gradients(const Eigen::MatrixBase<Input>& input, State<Batch>& state) const {
-        if (detail::reads_memory<Input>() &&
-            detail::is_small_product(outputs(), inputs(), state.delta.cols())) {
+        if (small_gradient<Input>(state.delta.cols())) {
             detail::small_gradients(state.dW, state.db, state.delta, input.derived());  // δ aᵀ, δ
             return;
         }
@@ -163,6 +162,26 @@ public:
         m_bias -= learning_rate * state.db;
     }
 
+    /// True when descend() folds this layer's step into W: a layer whose products run through
+    /// detail::gemm for `batch` samples of type `Input`. A small layer's ∂C/∂W is a few entries
+    /// summed one by one (detail/small.hpp); storing it costs nothing worth saving.
+    template <class Input>
+    bool folds_step(Eigen::Index batch) const {
+        return !small_gradient<Input>(batch);
+    }
+
+    /// gradients() and update() in one product: W ← W − (η/n) δ aᵀ, b ← b − (η/n) Σδ, with δaᵀ
+    /// added straight into W so that ∂C/∂W is neither stored nor read back. `input` is aˡ⁻¹. The
+    /// caller has checked that the step is finite (detail::step_is_finite); nothing here can
+    /// refuse it once W has begun to change.
+    template <class Input, int Batch>
+    void descend(const Eigen::MatrixBase<Input>& input, const State<Batch>& state,
+                 Scalar learning_rate) {
+        const Scalar step = learning_rate / Scalar(state.delta.cols());
+        detail::gemm(m_weights, state.delta, input.transpose(), -step, true);  // (3), (6) in W
+        m_bias.noalias() -= step * state.delta.rowwise().sum();                // (2), (5) in b
+    }
+
     /// "Dense layer 2" (or "Dense layer" when the layer is not in a network), for messages.
     std::string name() const {
         return m_number > 0 ? detail::cat("Dense layer ", m_number) : std::string("Dense layer");
@@ -173,6 +192,13 @@ private:
 
     static std::string size_name(int size) {
         return size == Eigen::Dynamic ? std::string("any size") : detail::cat(size);
+    }
+
+    // ∂C/∂W summed entry by entry (detail/small.hpp) rather than by detail::gemm.
+    template <class Input>
+    bool small_gradient(Eigen::Index batch) const {
+        return detail::reads_memory<Input>() &&
+               detail::is_small_product(outputs(), inputs(), batch);
     }
 
     void check_input_rows(Eigen::Index rows) const {

@@ -1,13 +1,16 @@
 #pragma once
 
 #include <nabla/activation.hpp>
+#include <nabla/detail/finite_step.hpp>
 #include <nabla/detail/format.hpp>
+#include <nabla/detail/small.hpp>
 #include <nabla/error.hpp>
 
 #include <Eigen/Core>
 #include <cmath>
 #include <cstddef>
 #include <string>
+#include <type_traits>
 
 namespace nabla {
 template <class Net>
@@ -72,7 +75,7 @@ public:
     template <class X, class Workspace>
     const auto& forward(const Eigen::MatrixBase<X>& x, Workspace& ws) const {
         load(x, ws);
-        return forward_prepared(ws);
+        return forward_prepared(ws, ws.input());
     }
 
     /// Forward pass, then the backward pass of equations (1)–(6) for the targets `y` (outputs ×
@@ -90,7 +93,7 @@ public:
     auto loss(const Eigen::MatrixBase<X>& x, const Eigen::MatrixBase<Y>& y, Workspace& ws) const {
         load(x, ws);
         check_targets(y, ws.batch_size());
-        forward_prepared(ws);
+        forward_prepared(ws, ws.input());
         return cost(ws, y);
     }
 
@@ -131,15 +134,26 @@ public:
             [&](auto& layer, auto i) { layer.update(ws.layer(i), learning_rate); });
     }
 
-    /// backward(), then update() unless the cost or a gradient is not finite, in which case it
-    /// throws NumericalError and leaves the weights as they were. Returns the batch cost.
+    /// One step of gradient descent on the batch `x` against `y`: backward(), then update(),
+    /// unless the cost or a gradient is not finite, in which case it throws NumericalError and
+    /// leaves the weights as they were. Returns the batch cost. Faster than the two calls, and
+    /// equal to them up to rounding: each layer large enough for detail::gemm adds (η/n) δaᵀ
+    /// straight into W (∂C/∂W is never stored; the check is made on δ and a, see
+    /// detail/finite_step.hpp), and x is read where it is when it lives in memory. Afterwards ws
+    /// holds every zˡ, aˡ and δˡ, but no gradients (has_gradients() is false) and not necessarily
+    /// x: use backward() and update() to see them. Throws ConfigError unless η is positive and
+    /// finite. train() and fit() keep the stored ∂C/∂W (fit with Sgd is train() bit for bit).
     template <class X, class Y, class Workspace>
     auto train_step(const Eigen::MatrixBase<X>& x, const Eigen::MatrixBase<Y>& y, Workspace& ws,
                     Scalar learning_rate) {
-        const auto c = backward(x, y, ws);
-        check_finite(c, ws, [] { return std::string("train_step"); });
-        update(ws, learning_rate);
-        return c;
+        if constexpr (reads_memory<X>()) {
+            check_inputs(x);
+            ws.prepare(derived(), x.cols());
+            return step_prepared(ws, x, y, learning_rate);
+        } else {
+            load(x, ws);  // an expression: evaluated once, not once per read
+            return step_prepared(ws, ws.input(), y, learning_rate);
+        }
     }
 
     /// The forward pass on the batch already in ws.input() (filled after ws.prepare(net, n));
@@ -148,7 +162,7 @@ public:
     const auto& run_forward(Workspace& ws) const {
         check_inputs(ws.input());
         ws.prepare(derived(), ws.input().cols());
-        return forward_prepared(ws);
+        return forward_prepared(ws, ws.input());
     }
 
     /// forward + backward on the batch already in ws.input(); returns the batch cost.
@@ -212,21 +226,89 @@ private:
     const Derived& derived() const { return static_cast<const Derived&>(*this); }
     Derived& derived() { return static_cast<Derived&>(*this); }
 
-    template <class Workspace>
-    const auto& forward_prepared(Workspace& ws) const {
+    // f(aˡ⁻¹) for layer i, with a⁰ = x: the caller's batch read in place, or ws.input().
+    template <class Workspace, class X, class I, class F>
+    static void with_input(const Workspace& ws, const Eigen::MatrixBase<X>& x, I i, F&& f) {
+        if constexpr (std::is_integral<I>::value) {  // DynamicNetwork: i is known at run time
+            if (i == 0)
+                f(x.derived());
+            else
+                f(ws.input_of(i));
+        } else if constexpr (I::value == 0) {
+            f(x.derived());
+        } else {
+            f(ws.input_of(i));
+        }
+    }
+
+    // The forward pass of the batch x (inputs × batch, ws prepared for it); returns aᴸ.
+    template <class Workspace, class X>
+    const auto& forward_prepared(Workspace& ws, const Eigen::MatrixBase<X>& x) const {
         ws.m_has_gradients = false;
-        derived().for_each_layer(
-            [&](const auto& layer, auto i) { layer.forward(ws.input_of(i), ws.layer(i)); });
+        derived().for_each_layer([&](const auto& layer, auto i) {
+            with_input(ws, x, i, [&](const auto& input) { layer.forward(input, ws.layer(i)); });
+        });
         return ws.output();
     }
 
     template <class Workspace, class Y>
     auto backward_prepared(Workspace& ws, const Eigen::MatrixBase<Y>& y) const {
         check_targets(y, ws.batch_size());
-        const auto c = forward_and_deltas(ws, y, [&](const auto& layer, auto i) {
-            layer.gradients(ws.input_of(i), ws.layer(i));  // (2), (3), (5), (6)
+        const auto c = forward_and_deltas(
+            ws, ws.input(), y, [&](const auto& layer, auto i, const auto& input) {
+                layer.gradients(input, ws.layer(i));  // (2), (3), (5), (6)
+            });
+        ws.m_has_gradients = true;
+        return c;
+    }
+
+    // train_step on the batch x (ws prepared for it). The step is folded into W layer by layer
+    // only once every layer's step is known to be finite, so that a refused step changes nothing.
+    template <class Workspace, class X, class Y>
+    auto step_prepared(Workspace& ws, const Eigen::MatrixBase<X>& x,
+                       const Eigen::MatrixBase<Y>& y, Scalar learning_rate) {
+        const auto where = [] { return std::string("train_step"); };
+        if (!(std::isfinite(learning_rate) && learning_rate > 0)) {
+            throw ConfigError(cat(where(), ": the learning rate must be positive and finite, got ",
+                                  learning_rate));
+        }
+        check_targets(y, ws.batch_size());
+        const Eigen::Index n = ws.batch_size();
+        bool finite = true;  // every stored gradient finite, every folded step bounded
+        const auto c =
+            forward_and_deltas(ws, x, y, [&](const auto& layer, auto i, const auto& input) {
+                using Input = std::decay_t<decltype(input)>;
+                if (layer.template folds_step<Input>(n)) {
+                    finite = finite && step_is_finite(ws.layer(i).delta, input, learning_rate);
+                } else {
+                    layer.gradients(input, ws.layer(i));  // (2), (3), (5), (6)
+                    finite = finite && ws.layer(i).gradients_finite();
+                }
+            });
+        if (finite && std::isfinite(c)) {
+            derived().for_each_layer([&](auto& layer, auto i) {
+                with_input(ws, x, i, [&](const auto& input) {
+                    using Input = std::decay_t<decltype(input)>;
+                    if (layer.template folds_step<Input>(n))
+                        layer.descend(input, ws.layer(i), learning_rate);
+                    else
+                        layer.update(ws.layer(i), learning_rate);
+                });
+            });
+            return c;
+        }
+        // A NaN or infinity somewhere, or values too near overflow to tell: store the folded
+        // layers' gradients too, and let the usual check refuse the step with its usual message.
+        derived().for_each_layer([&](const auto& layer, auto i) {
+            with_input(ws, x, i, [&](const auto& input) {
+                using Input = std::decay_t<decltype(input)>;
+                if (layer.template folds_step<Input>(n)) layer.gradients(input, ws.layer(i));
+            });
         });
         ws.m_has_gradients = true;
+        check_finite(c, ws, where);
+        update(ws, learning_rate);
+        ws.m_has_gradients = false;
         return c;
     }
 
@@ -234,19 +316,20 @@ private:
     template <class Net>
     friend class nabla::DataParallel;
 
-    // The forward pass, the cost C and every δˡ of the batch in ws against targets `y` already
-    // checked: (1) at the output, (4) below it. `at_delta(layer, i)` runs as soon as δˡ is known
-    // (while δˡ and aˡ⁻¹ are still in cache), from the output layer down. Returns C.
-    template <class Workspace, class Y, class AtDelta>
-    auto forward_and_deltas(Workspace& ws, const Eigen::MatrixBase<Y>& y,
-                            AtDelta&& at_delta) const {
-        forward_prepared(ws);
+    // The forward pass, the cost C and every δˡ of the batch x (ws prepared for it) against
+    // targets `y` already checked: (1) at the output, (4) below it. `at_delta(layer, i, aˡ⁻¹)`
+    // runs as soon as δˡ is known (while δˡ and aˡ⁻¹ are still in cache), from the output layer
+    // down. Returns C.
+    template <class Workspace, class X, class Y, class AtDelta>
+    auto forward_and_deltas(Workspace& ws, const Eigen::MatrixBase<X>& x,
+                            const Eigen::MatrixBase<Y>& y, AtDelta&& at_delta) const {
+        forward_prepared(ws, x);
         const auto c = cost(ws, y);
         const auto last = derived().last_index();
         derived().layer(last).template output_delta<typename Derived::Loss>(ws.layer(last), y);
         derived().for_each_layer_reverse([&](const auto& layer, auto i) {
-            if (i != last) layer.hidden_delta(ws.layer(i));          // (4)
-            at_delta(layer, i);
+            if (i != last) layer.hidden_delta(ws.layer(i));  // (4)
+            with_input(ws, x, i, [&](const auto& input) { at_delta(layer, i, input); });
             if (i > 0) layer.propagate(ws.layer(i), ws.da_below(i));  // (Wˡ)ᵀδˡ for (4) below
         });
         return c;

@@ -219,8 +219,8 @@ private:
         const Eigen::Index first = set.begin[t];
         const Eigen::Index size = ws.batch_size();
         ws.input() = x.middleCols(first, size);
-        const auto no_gradients = [](const auto&, auto) {};  // slice_gradients() sums them
-        m_cost[t] = net.forward_and_deltas(ws, y.middleCols(first, size), no_gradients);
+        const auto no_gradients = [](const auto&, auto, const auto&) {};  // summed by slices
+        m_cost[t] = net.forward_and_deltas(ws, ws.input(), y.middleCols(first, size), no_gradients);
     }
 
     // This part's slice of every ∂C/∂Wˡ (a block of its columns) and ∂C/∂bˡ (a block of its
