@@ -1,6 +1,7 @@
 // The three workloads of the performance table (workloads.hpp): forward, backward, the
 // optimizer updates alone and the whole train step of W1, W2 and W3, with the plain-Eigen GEMM
-// ceiling beside W1's and W2's passes, and a whole W1 epoch on Fashion-MNIST.
+// ceiling beside W1's and W2's passes, a whole W1 epoch on Fashion-MNIST, and the core's
+// multiply-add peak (peak/fma) that bounds every GEMM.
 //
 //     bench_workloads [--data DIR] [--threads N] [Google Benchmark flags]
 //
@@ -16,12 +17,13 @@
 #include <Eigen/Core>
 #include <benchmark/benchmark.h>
 
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <optional>
 #include <string>
-#include <utility>
+#include <utility>  // std::index_sequence, std::move
 
 namespace {
 
@@ -212,6 +214,41 @@ void register_w3() {
         benchmark::kNanosecond);
 }
 
+/// One multiply-add on each chain, written out so that the chains live in registers.
+template <class Packet, std::size_t... I>
+void multiply_add_each(Packet (&acc)[sizeof...(I)], const Packet& scale, const Packet& shift,
+                       std::index_sequence<I...>) {
+    ((acc[I] = Eigen::internal::pmadd(scale, acc[I], shift)), ...);
+}
+
+/// The arithmetic ceiling of one core: independent chains of multiply-adds on Eigen's widest
+/// float packet (16 lanes with AVX-512), nothing else. No GEMM, and so no train step, can run
+/// faster; W1's and W2's GFLOP/s read against it. GFLOP counts 2 per lane per multiply-add.
+void bm_fma_peak(benchmark::State& state) {
+    using Packet = Eigen::internal::packet_traits<float>::type;
+    constexpr int lanes = Eigen::internal::packet_traits<float>::size;
+    // Three quarters of the vector registers: more chains than FMA latency × FMA ports on any
+    // x86 core, so no multiply-add waits for the one before it, and none spills to memory.
+    constexpr int chains = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS * 3 / 4;
+    constexpr int rounds = 1000;
+    const Packet scale = Eigen::internal::pset1<Packet>(0.999999f);
+    const Packet shift = Eigen::internal::pset1<Packet>(1e-6f);
+    Packet acc[chains];
+    for (Packet& p : acc) p = Eigen::internal::pset1<Packet>(1.0f);
+    for (auto _ : state) {
+        for (int r = 0; r < rounds; ++r)
+            multiply_add_each(acc, scale, shift, std::make_index_sequence<chains>());
+    }
+    float sum = 0;
+    for (const Packet& p : acc) sum += Eigen::internal::predux(p);
+    benchmark::DoNotOptimize(sum);
+    const double flops = double(rounds) * chains * lanes * 2;
+    state.counters["GFLOP"] =
+        benchmark::Counter(double(state.iterations()) * flops * 1e-9, benchmark::Counter::kIsRate);
+    state.SetLabel(std::to_string(lanes) + " float lanes, " + std::to_string(chains) +
+                   " independent chains");
+}
+
 }  // namespace
 
 /// Registers W1, W2 and W3 and runs what the command line selects.
@@ -221,6 +258,7 @@ int main(int argc, char** argv) {
     benchmark::AddCustomContext("w1_data", fashion_mnist_available(g_data_dir)
                                                ? "Fashion-MNIST in " + g_data_dir
                                                : "random (no Fashion-MNIST in " + g_data_dir + ")");
+    add("peak/fma", bm_fma_peak, benchmark::kMicrosecond);
     register_w1();
     register_w2();
     register_w3();
