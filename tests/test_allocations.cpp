@@ -22,8 +22,9 @@ constexpr int dynamic = Eigen::Dynamic;
 using nabla_test::same_parameters;
 
 /// After one backward + update of a batch (which sizes the workspace), every later pass on a
-/// batch of the same size must allocate nothing: run_backward + update, train_step (which copies
-/// x into the workspace), forward, loss with a workspace, input_gradient.
+/// batch of the same size must allocate nothing: run_backward + update, train_step (which reads
+/// x in place and adds large layers' steps straight into W), forward, loss with a workspace,
+/// input_gradient.
 template <class Net, class X, class Y>
 void check_steady_state_allocates_nothing(Net& net, const X& x, const Y& y) {
     using Scalar = typename Net::Scalar;

@@ -278,3 +278,68 @@ TEST_CASE("data parallel: train() and fit() with threads follow one thread", "[t
                        [&] { nabla::train(three, x, y, train_options); }),
                    "train: threads must be at least 1, got -1"));
 }
+
+TEST_CASE("data parallel: train_step folds each slice's step into W, as backward + update",
+          "[threads][train_step]") {
+    const StaticNet start({30, 20, 12, 5}, 6);
+    const auto x = random_matrix<Eigen::MatrixXd>(30, 11, 31);
+    const auto y = one_hot_targets<Eigen::MatrixXd>(5, 11);
+    for (const int threads : {2, 3}) {
+        CAPTURE(threads);
+        StaticNet folded = start;
+        StaticNet stored = start;
+        nabla::DataParallel<StaticNet> parallel(threads);
+        for (int step = 0; step < 3; ++step) {
+            const double cost = parallel.train_step(folded, x, y, 0.2);
+            CHECK_FALSE(parallel.gradients().has_gradients());  // ∂C/∂W was never stored
+            CHECK(cost == parallel.backward(stored, x, y));  // the same pass on the same weights
+            parallel.update(stored, 0.2);
+            // The order of the roundings differs (one product into W against ∂C/∂W, then η∂C/∂W),
+            // by a few ulps per step.
+            stored.for_each_layer([&](const auto& layer, auto i) {
+                CHECK(relative_difference(folded.layer(i).weights(), layer.weights()) <= tolerance);
+                CHECK(relative_difference(folded.layer(i).bias(), layer.bias()) <= tolerance);
+            });
+            stored = folded;  // so that each step starts from the same weights
+        }
+        CHECK_FALSE(same_parameters(folded, start));
+        parallel.train_step(folded, x, y, 0.2);  // leaves no gradients for update() to apply
+        CHECK(contains(message_of<nabla::ShapeError>([&] { parallel.update(folded, 0.2); }),
+                       "there are no gradients"));
+        CHECK(contains(message_of<nabla::ConfigError>(
+                           [&] { parallel.train_step(folded, x, y, -0.2); }),
+                       "DataParallel::train_step: the learning rate must be positive"));
+    }
+}
+
+TEST_CASE("data parallel: a step near overflow is decided by the stored gradient",
+          "[threads][train_step]") {
+    // One linear layer with W = 0 and b = 0: δ = a − y = −y, and each entry of δxᵀ over n
+    // identical samples is −n·y·x (see test_train_step.cpp for the single-threaded case).
+    using Net = nabla::Network<nabla::SquaredError,
+                               nabla::Dense<float, dynamic, dynamic, nabla::Identity>>;
+    using Matrix = Eigen::MatrixXf;
+    Net net({24, 10}, 1);
+    net.layer<0>().set_weights(Matrix::Zero(10, 24));
+    net.layer<0>().set_bias(Eigen::VectorXf::Zero(10));
+    const Matrix x = Matrix::Constant(24, 8, 1e36f);
+    nabla::DataParallel<Net> parallel(2);
+
+    SECTION("too near to fold, finite: exactly backward() then update()") {
+        const Matrix y = Matrix::Constant(10, 8, -20);  // 8 · 20 · 1e36 = 1.6e38 < 3.4e38
+        Net reference = net;
+        nabla::DataParallel<Net> reference_parallel(2);
+        CHECK(parallel.train_step(net, x, y, 0.1f) == reference_parallel.backward(reference, x, y));
+        reference_parallel.update(reference, 0.1f);
+        CHECK(same_parameters(net, reference));
+        CHECK(net.layer<0>().weights()(0, 0) < 0);
+    }
+    SECTION("a gradient that overflows: refused, the weights untouched") {
+        const Matrix y = Matrix::Constant(10, 8, -100);  // 8 · 100 · 1e36 overflows
+        const Net before = net;
+        CHECK(contains(message_of<nabla::NumericalError>(
+                           [&] { parallel.train_step(net, x, y, 0.1f); }),
+                       "a gradient is not finite"));
+        CHECK(same_parameters(net, before));
+    }
+}

@@ -28,6 +28,19 @@ typename M::Scalar max_abs(const Eigen::MatrixBase<M>& m) {
     return m.cwiseAbs().template maxCoeff<Eigen::PropagateNaN>();
 }
 
+/// step_is_finite() from extents already measured: d = max|δ| and a = max|a| (NaN or ∞ when an
+/// entry is not finite) over a batch of n samples.
+template <class Scalar>
+bool step_is_finite(Scalar d, Scalar a, Scalar n, Scalar learning_rate) {
+    if (!std::isfinite(learning_rate)) return false;
+    // (1 + u)ⁿ < e needs n·u ≤ 1; epsilon() is 2u, so this is the stricter n·2u ≤ 1.
+    if (n * Eigen::NumTraits<Scalar>::epsilon() > Scalar(1)) return false;
+    a = std::max(a, Scalar(1));  // a NaN stays NaN
+    if (!std::isfinite(d) || !std::isfinite(a)) return false;
+    const Scalar quarter = std::numeric_limits<Scalar>::max() / Scalar(4);
+    return d <= quarter / a / std::max(n, std::abs(learning_rate));
+}
+
 /// True when the step W ← W − (η/n) δ aᵀ, b ← b − (η/n) Σδ is known to add only finite
 /// increments (see the top of this file): δ is outputs × n, a (the layer's input) inputs × n.
 /// False means "not known", not "not finite".
@@ -35,15 +48,7 @@ template <class Delta, class Input>
 bool step_is_finite(const Eigen::MatrixBase<Delta>& delta, const Eigen::MatrixBase<Input>& input,
                     typename Delta::Scalar learning_rate) {
     using Scalar = typename Delta::Scalar;
-    const Scalar n = Scalar(delta.cols());
-    if (!std::isfinite(learning_rate)) return false;
-    // (1 + u)ⁿ < e needs n·u ≤ 1; epsilon() is 2u, so this is the stricter n·2u ≤ 1.
-    if (n * Eigen::NumTraits<Scalar>::epsilon() > Scalar(1)) return false;
-    const Scalar d = max_abs(delta);
-    const Scalar a = std::max(max_abs(input), Scalar(1));  // a NaN stays NaN
-    if (!std::isfinite(d) || !std::isfinite(a)) return false;
-    const Scalar quarter = std::numeric_limits<Scalar>::max() / Scalar(4);
-    return d <= quarter / a / std::max(n, std::abs(learning_rate));
+    return step_is_finite(max_abs(delta), max_abs(input), Scalar(delta.cols()), learning_rate);
 }
 
 }  // namespace nabla::detail

@@ -16,6 +16,7 @@
 // product split across threads leaves each a sliver too thin to run at full speed, while a
 // shard keeps whole products of half the width.
 
+#include <nabla/detail/finite_step.hpp>
 #include <nabla/detail/format.hpp>
 #include <nabla/detail/gemm.hpp>
 #include <nabla/error.hpp>
@@ -26,6 +27,7 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -80,10 +82,7 @@ public:
             m_finite[static_cast<std::size_t>(part)] = slice_gradients(net, set, part);
         });
         m_gradients.m_has_gradients = true;
-        Scalar cost = 0;
-        for (std::size_t t = 0; t < set.workspaces.size(); ++t)
-            cost += Scalar(set.workspaces[t].batch_size()) / Scalar(set.batch) * m_cost[t];
-        return cost;
+        return batch_cost(set);
     }
 
     /// One step of gradient descent with the gradients of the last backward(), W ← W − η∇W and
@@ -105,13 +104,50 @@ public:
     }
 
     /// backward(), then update() unless the cost or a gradient is not finite, in which case it
-    /// throws NumericalError and leaves the weights as they were. Returns the batch cost.
+    /// throws NumericalError and leaves the weights as they were. Returns the batch cost. As in
+    /// Network::train_step, the step is added straight into W, each thread its slice of
+    /// (η/n) Σₜ δₜaₜᵀ, once every shard's δ and a show it finite (detail/finite_step.hpp), so
+    /// gradients() holds none afterwards; the result is backward() + update() up to rounding.
+    /// Throws ConfigError unless η is positive and finite.
     template <class X, class Y>
     Scalar train_step(Net& net, const Eigen::MatrixBase<X>& x, const Eigen::MatrixBase<Y>& y,
                       Scalar learning_rate) {
-        const Scalar cost = backward(net, x, y);
-        Net::check_finite(cost, *this, [] { return std::string("DataParallel::train_step"); });
+        const auto where = [] { return std::string("DataParallel::train_step"); };
+        if (!(std::isfinite(learning_rate) && learning_rate > 0)) {
+            throw ConfigError(detail::cat(
+                where(), ": the learning rate must be positive and finite, got ", learning_rate));
+        }
+        net.check_inputs(x);
+        net.check_targets(y, x.cols());
+        prepare(net, x.cols());
+        m_gradients.m_has_gradients = false;
+        Shards& set = *m_current;
+        m_pool.run([&](int part) {
+            if (part >= set.count) return;
+            const std::size_t t = static_cast<std::size_t>(part);
+            shard_pass(net, x, y, set, t);
+            const Workspace& ws = set.workspaces[t];
+            net.for_each_layer([&](const auto&, auto i) {
+                Scalar* extent = &m_extents[2 * (t * m_layers + static_cast<std::size_t>(i))];
+                extent[0] = detail::max_abs(ws.layer(i).delta);  // while δ and a are in cache
+                extent[1] = detail::max_abs(ws.input_of(i));
+            });
+        });
+        const Scalar cost = batch_cost(set);
+        if (std::isfinite(cost) && steps_are_finite(net, set, learning_rate)) {
+            const Scalar step = learning_rate / Scalar(set.batch);
+            m_pool.run([&](int part) { descend_slices(net, set, part, step); });
+            return cost;
+        }
+        // A NaN or infinity somewhere, or values too near overflow to tell: store the gradients
+        // and let the usual check refuse the step with its usual message.
+        m_pool.run([&](int part) {
+            m_finite[static_cast<std::size_t>(part)] = slice_gradients(net, set, part);
+        });
+        m_gradients.m_has_gradients = true;
+        Net::check_finite(cost, *this, where);
         update(net, learning_rate);
+        m_gradients.m_has_gradients = false;
         return cost;
     }
 
@@ -169,6 +205,9 @@ private:
         pick->last_used = m_uses;
         m_current = pick;
         m_gradients.prepare(net, 1);  // allocates only for a network of another shape
+        m_layers = static_cast<std::size_t>(net.layer_count());
+        // Grows to the most shards × layers seen; a vector keeps its capacity when it shrinks.
+        m_extents.resize(2 * static_cast<std::size_t>(pick->count) * m_layers);
     }
 
     // True when `set` was built for `batch` columns of a network of the shape of `net`.
@@ -208,6 +247,50 @@ private:
                 state.dW = typename State::Weights();
             if constexpr (State::Bias::SizeAtCompileTime == Eigen::Dynamic)
                 state.db = typename State::Bias();
+        });
+    }
+
+    // C = Σₜ (nₜ/n) Cₜ over the shards of the last pass.
+    Scalar batch_cost(const Shards& set) const {
+        Scalar cost = 0;
+        for (std::size_t t = 0; t < set.workspaces.size(); ++t)
+            cost += Scalar(set.workspaces[t].batch_size()) / Scalar(set.batch) * m_cost[t];
+        return cost;
+    }
+
+    // True when every layer's step is known finite from the extents of δ and a the shards
+    // measured: the largest over the shards bound the sums over the whole batch.
+    bool steps_are_finite(const Net& net, const Shards& set, Scalar learning_rate) const {
+        bool finite = true;
+        net.for_each_layer([&](const auto&, auto i) {
+            Scalar d = 0;
+            Scalar a = 0;
+            for (std::size_t t = 0; t < set.workspaces.size(); ++t) {
+                const Scalar* extent = &m_extents[2 * (t * m_layers + static_cast<std::size_t>(i))];
+                finite = finite && std::isfinite(extent[0]) && std::isfinite(extent[1]);
+                d = std::max(d, extent[0]);
+                a = std::max(a, extent[1]);
+            }
+            finite = finite && detail::step_is_finite(d, a, Scalar(set.batch), learning_rate);
+        });
+        return finite;
+    }
+
+    // This part's slice of every layer's step, added straight into W and b: the columns of Wˡ
+    // and rows of bˡ that slice_gradients() would compute ∂C/∂W and ∂C/∂b for.
+    void descend_slices(Net& net, const Shards& set, int part, Scalar step) {
+        net.for_each_layer([&](auto& layer, auto i) {
+            const auto [c, nc] = slice(part, layer.inputs());
+            const auto [r, nr] = slice(part, layer.outputs());
+            auto W = detail::LayerAccess::weights(layer).middleCols(c, nc);
+            auto b = detail::LayerAccess::bias(layer).segment(r, nr);
+            for (std::size_t t = 0; t < set.workspaces.size(); ++t) {
+                const Workspace& ws = set.workspaces[t];
+                const auto& delta = ws.layer(i).delta;
+                const auto input = ws.input_of(i).middleRows(c, nc);
+                detail::gemm(W, delta, input.transpose(), -step, true);        // (3), (6) in W
+                b.noalias() -= step * delta.middleRows(r, nr).rowwise().sum();  // (2), (5) in b
+            }
         });
     }
 
@@ -273,6 +356,8 @@ private:
     Workspace m_gradients;         // ∂C/∂W and ∂C/∂b of the whole batch
     std::vector<Scalar> m_cost;    // Cₜ, the mean cost over shard t
     std::vector<char> m_finite;    // per part: its slices of the gradients
+    std::vector<Scalar> m_extents; // per shard and layer: max|δˡ|, max|aˡ⁻¹|
+    std::size_t m_layers = 0;      // of the network of the last batch
 };
 
 }  // namespace nabla
