@@ -353,11 +353,8 @@ private:
         });
     }
 
-    // Not inlined: inlined into a caller whose x is a small fixed-size matrix, GCC 12 with
-    // AVX-512 reports the copy's never-taken 8-wide packet loop as reading past x
-    // (-Warray-bounds, fatal under -Werror). A call per batch costs nothing measurable.
     template <class X, class Workspace>
-    EIGEN_DONT_INLINE void load(const Eigen::MatrixBase<X>& x, Workspace& ws) const {
+    void load(const Eigen::MatrixBase<X>& x, Workspace& ws) const {
         check_inputs(x);
         ws.prepare(derived(), x.cols());
         ws.input() = x;
