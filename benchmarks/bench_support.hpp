@@ -356,7 +356,8 @@ void bm_train(benchmark::State& state, Net& net, const Data& data, Step step, do
     set_rates(state, double(data.batch()), flops);
 }
 
-/// Times net.train_step() (backward, finiteness check, plain SGD update) on batch after batch.
+/// Times net.train_step() (the forward pass, the deltas, plain SGD folded into W) on batch after
+/// batch.
 template <class Net, class Data, class Ws = typename Net::template Workspace<>>
 void bm_train_step(benchmark::State& state, Net& net, const Data& data,
                    typename Net::Scalar learning_rate, double flops) {
@@ -365,6 +366,29 @@ void bm_train_step(benchmark::State& state, Net& net, const Data& data,
     net.train_step(data.x(k), data.y(k), ws, learning_rate);
     for (auto _ : state) {
         benchmark::DoNotOptimize(net.train_step(data.x(k), data.y(k), ws, learning_rate));
+        k = data.next(k);
+    }
+    set_rates(state, double(data.batch()), flops);
+}
+
+/// Times the step train_step folds, written out with ∂C/∂W stored: net.backward, the check that
+/// the cost and every gradient are finite, net.update. What the fold saves is this line minus
+/// train_step's in the same run.
+template <class Net, class Data, class Ws = typename Net::template Workspace<>>
+void bm_stored_step(benchmark::State& state, Net& net, const Data& data,
+                    typename Net::Scalar learning_rate, double flops) {
+    Ws ws;
+    Eigen::Index k = 0;
+    const auto where = [] { return std::string("train_step/stored"); };
+    auto step = [&] {
+        const auto cost = net.backward(data.x(k), data.y(k), ws);
+        Net::check_finite(cost, ws, where);
+        net.update(ws, learning_rate);
+        return cost;
+    };
+    step();
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(step());
         k = data.next(k);
     }
     set_rates(state, double(data.batch()), flops);
@@ -410,7 +434,8 @@ struct NetworkBench {
 };
 
 /// Registers, under bench.prefix: forward, backward (forward + backpropagation), the updates
-/// alone (net.update, Sgd with momentum 0.9, Adam), train_step (plain SGD) and backward + Adam,
+/// alone (net.update, Sgd with momentum 0.9, Adam), train_step (plain SGD), the same step with
+/// ∂C/∂W stored (train_step/stored) and backward + Adam,
 /// with the GEMM ceilings beside the pass they bound (forward/gemm, one forward/gemm/L<l> per
 /// layer shape, train_step/gemm). `make_net()` builds a fresh network for every run so each
 /// run starts from the same weights; `data()` returns the batches (built once, on first use, so
@@ -488,6 +513,12 @@ void register_network(const NetworkBench& bench, MakeNet make_net, GetData data)
         Net net = make_net();
         bm_train_step<Net, std::decay_t<decltype(d)>, Ws>(state, net, d, eta, train);
         state.SetLabel(d.label());
+    }, unit);
+    add(p + "/train_step/stored", [=](benchmark::State& state) {
+        const auto& d = data();
+        Net net = make_net();
+        bm_stored_step<Net, std::decay_t<decltype(d)>, Ws>(state, net, d, eta, train);
+        state.SetLabel(d.label() + ", backward + check + update");
     }, unit);
     if (g_threads > 1) {
         const int threads = g_threads;
