@@ -162,9 +162,9 @@ public:
         m_bias -= learning_rate * state.db;
     }
 
-    /// True when descend() folds this layer's step into W: a layer whose products run through
-    /// detail::gemm for `batch` samples of type `Input`. A small layer's ∂C/∂W is a few entries
-    /// summed one by one (detail/small.hpp); storing it costs nothing worth saving.
+    /// True when train_step folds this layer's step into W (descend()) for `batch` samples of
+    /// type `Input`: a layer whose products run through detail::gemm. A small layer's ∂C/∂W is a
+    /// few entries summed one by one (detail/small.hpp); storing it costs nothing worth saving.
     template <class Input>
     bool folds_step(Eigen::Index batch) const {
         return !small_gradient<Input>(batch);
