@@ -5,6 +5,7 @@
 // the output: outputs × batch.
 
 #include <nabla/activation.hpp>
+#include <nabla/detail/small.hpp>
 
 #include <Eigen/Core>
 #include <cmath>
@@ -12,6 +13,26 @@
 namespace nabla {
 
 namespace detail {
+
+/// Σ (a − y)² over every entry. A small output (detail/small.hpp) is summed entry by entry with
+/// an explicit fused multiply-add, so that sizes fixed at compile time and sizes known at run
+/// time give the same bits, as the small products do: Eigen's reduction is unrolled for a fixed
+/// size and looped for a run-time one, and the compiler may fuse either differently.
+template <class A, class Y>
+typename A::Scalar squared_distance(const Eigen::MatrixBase<A>& a, const Eigen::MatrixBase<Y>& y) {
+    using Scalar = typename A::Scalar;
+    if (is_small_map(a.rows(), a.cols())) {
+        Scalar sum(0);
+        for (Eigen::Index k = 0; k < a.cols(); ++k) {
+            for (Eigen::Index j = 0; j < a.rows(); ++j) {
+                const Scalar d = a.coeff(j, k) - y.coeff(j, k);
+                sum = std::fma(d, d, sum);
+            }
+        }
+        return sum;
+    }
+    return (a - y).squaredNorm();
+}
 
 /// Shared output error of the losses that go through ∂C/∂a: equation (1), δᴸ = J_σᵀ ∂C/∂aᴸ, which
 /// is ∂C/∂aᴸ ⊙ σ'(zᴸ) for element-wise σ and the softmax Jacobian-vector product otherwise.
@@ -40,7 +61,7 @@ struct SquaredError : detail::ChainRuleLoss<SquaredError> {
     template <class Activation, class Z, class A, class Y>
     static typename A::Scalar cost(const Activation&, const Eigen::MatrixBase<Z>&,
                                    const Eigen::MatrixBase<A>& a, const Eigen::MatrixBase<Y>& y) {
-        return (a - y).squaredNorm() / typename A::Scalar(a.cols());
+        return detail::squared_distance(a, y) / typename A::Scalar(a.cols());
     }
 
     /// ∂C/∂a = 2(a − y), per sample.
@@ -61,7 +82,7 @@ struct HalfSquaredError : detail::ChainRuleLoss<HalfSquaredError> {
     template <class Activation, class Z, class A, class Y>
     static typename A::Scalar cost(const Activation&, const Eigen::MatrixBase<Z>&,
                                    const Eigen::MatrixBase<A>& a, const Eigen::MatrixBase<Y>& y) {
-        return (a - y).squaredNorm() / typename A::Scalar(2 * a.cols());
+        return detail::squared_distance(a, y) / typename A::Scalar(2 * a.cols());
     }
 
     /// ∂C/∂a = a − y, per sample.
