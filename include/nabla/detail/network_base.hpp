@@ -3,6 +3,7 @@
 #include <nabla/activation.hpp>
 #include <nabla/detail/finite_step.hpp>
 #include <nabla/detail/format.hpp>
+#include <nabla/detail/option_checks.hpp>
 #include <nabla/detail/small.hpp>
 #include <nabla/error.hpp>
 
@@ -268,10 +269,7 @@ private:
     auto step_prepared(Workspace& ws, const Eigen::MatrixBase<X>& x,
                        const Eigen::MatrixBase<Y>& y, Scalar learning_rate) {
         const auto where = [] { return std::string("train_step"); };
-        if (!(std::isfinite(learning_rate) && learning_rate > 0)) {
-            throw ConfigError(cat(where(), ": the learning rate must be positive and finite, got ",
-                                  learning_rate));
-        }
+        check_positive_option("train_step", "the learning rate", double(learning_rate));
         check_targets(y, ws.batch_size());
         const Eigen::Index n = ws.batch_size();
         bool finite = true;  // every stored gradient finite, every folded step bounded

@@ -19,6 +19,7 @@
 #include <nabla/detail/finite_step.hpp>
 #include <nabla/detail/format.hpp>
 #include <nabla/detail/gemm.hpp>
+#include <nabla/detail/option_checks.hpp>
 #include <nabla/error.hpp>
 #include <nabla/layer.hpp>
 #include <nabla/parallel/thread_pool.hpp>
@@ -70,14 +71,7 @@ public:
     template <class X, class Y>
     Scalar backward(const Net& net, const Eigen::MatrixBase<X>& x,
                     const Eigen::MatrixBase<Y>& y) {
-        net.check_inputs(x);
-        net.check_targets(y, x.cols());
-        prepare(net, x.cols());
-        m_gradients.m_has_gradients = false;
-        Shards& set = *m_current;
-        m_pool.run([&](int part) {
-            if (part < set.count) shard_pass(net, x, y, set, static_cast<std::size_t>(part));
-        });
+        Shards& set = shard_passes(net, x, y, [](const Workspace&, std::size_t) {});
         m_pool.run([&](int part) {
             m_finite[static_cast<std::size_t>(part)] = slice_gradients(net, set, part);
         });
@@ -113,20 +107,9 @@ public:
     Scalar train_step(Net& net, const Eigen::MatrixBase<X>& x, const Eigen::MatrixBase<Y>& y,
                       Scalar learning_rate) {
         const auto where = [] { return std::string("DataParallel::train_step"); };
-        if (!(std::isfinite(learning_rate) && learning_rate > 0)) {
-            throw ConfigError(detail::cat(
-                where(), ": the learning rate must be positive and finite, got ", learning_rate));
-        }
-        net.check_inputs(x);
-        net.check_targets(y, x.cols());
-        prepare(net, x.cols());
-        m_gradients.m_has_gradients = false;
-        Shards& set = *m_current;
-        m_pool.run([&](int part) {
-            if (part >= set.count) return;
-            const std::size_t t = static_cast<std::size_t>(part);
-            shard_pass(net, x, y, set, t);
-            const Workspace& ws = set.workspaces[t];
+        detail::check_positive_option("DataParallel::train_step", "the learning rate",
+                                      double(learning_rate));
+        Shards& set = shard_passes(net, x, y, [&](const Workspace& ws, std::size_t t) {
             net.for_each_layer([&](const auto&, auto i) {
                 Scalar* extent = &m_extents[2 * (t * m_layers + static_cast<std::size_t>(i))];
                 extent[0] = detail::max_abs(ws.layer(i).delta);  // while δ and a are in cache
@@ -248,6 +231,25 @@ private:
             if constexpr (State::Bias::SizeAtCompileTime == Eigen::Dynamic)
                 state.db = typename State::Bias();
         });
+    }
+
+    // Checks x and y, picks the shards for x's batch and runs shard_pass() on each, on its own
+    // thread, then `after(shard's workspace, t)` on that thread. Returns the shards.
+    template <class X, class Y, class After>
+    Shards& shard_passes(const Net& net, const Eigen::MatrixBase<X>& x,
+                         const Eigen::MatrixBase<Y>& y, After&& after) {
+        net.check_inputs(x);
+        net.check_targets(y, x.cols());
+        prepare(net, x.cols());
+        m_gradients.m_has_gradients = false;
+        Shards& set = *m_current;
+        m_pool.run([&](int part) {
+            if (part >= set.count) return;
+            const std::size_t t = static_cast<std::size_t>(part);
+            shard_pass(net, x, y, set, t);
+            after(set.workspaces[t], t);
+        });
+        return set;
     }
 
     // C = Σₜ (nₜ/n) Cₜ over the shards of the last pass.
