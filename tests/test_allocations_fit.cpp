@@ -46,6 +46,7 @@ Counts fit_allocations(const Net& net, const X& x, const Y& y, const X& x_val, c
         return nabla::EpochAction::proceed;
     });
     options.progress.mode = nabla::ProgressMode::silent;
+    options.gradient_norms = true;
     nabla::History history;
     const Counts counts = count_allocations([&] {
         history = nabla::fit(copy, sgd, x, y, x_val, y_val, options);

@@ -243,6 +243,7 @@ TEST_CASE("data parallel: train() and fit() with threads follow one thread", "[t
     fit_options.batch_size = 8;
     fit_options.seed = 4;
     fit_options.progress.mode = nabla::ProgressMode::silent;
+    fit_options.gradient_norms = true;
     StaticNet fit_one = start;
     nabla::Adam adam_one(0.01);
     const nabla::History h1 = nabla::fit(fit_one, adam_one, x, y, x_val, y_val, fit_options);

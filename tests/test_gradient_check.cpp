@@ -329,6 +329,7 @@ double check_covering_pairs() {
 /// tanh with a plausible slip in its derivative: a(1 − a), the sigmoid's, instead of 1 − a².
 struct WrongTanh {
     static constexpr nabla::ActivationKind kind() { return nabla::ActivationKind::tanh; }
+    static constexpr const char* name() { return "wrong_tanh"; }
 
     template <class Z, class A>
     void forward(const Eigen::MatrixBase<Z>& z, Eigen::MatrixBase<A>& a) const {
@@ -413,24 +414,16 @@ TEST_CASE("gradient check: doubled gradients fail the comparison, right ones pas
     Net::Workspace<> probe_ws;
     const auto cost = [&] { return probe.loss(x, y, probe_ws); };
     using nabla::detail::gradient_block_error;
-    using nabla::detail::LayerAccess;
-    probe.for_each_layer([&](auto& layer, auto i) {
-        const std::size_t index = i;
-        CAPTURE(index);
-        const Matrix<double> dW = ws.layer(i).dW;
-        const Matrix<double> db = ws.layer(i).db;
-        CHECK(gradient_block_error(LayerAccess::weights(layer), dW, cost) <= 1e-7);
-        CHECK(gradient_block_error(LayerAccess::bias(layer), db, cost) <= 1e-7);
+    nabla::for_each_parameter(probe, ws, [&](auto& block, const auto& gradient,
+                                             const nabla::ParameterInfo& info) {
+        CAPTURE(info.layer, info.name);
+        const Matrix<double> g = gradient;
+        CHECK(gradient_block_error(block, g, cost) <= 1e-7);
         // max |2g − g| / max |2g| = ½: the check sees a factor of two as a 50% error.
-        const Matrix<double> doubled_dW = 2 * dW;
-        const Matrix<double> doubled_db = 2 * db;
-        const double weights_error =
-            gradient_block_error(LayerAccess::weights(layer), doubled_dW, cost);
-        const double bias_error = gradient_block_error(LayerAccess::bias(layer), doubled_db, cost);
-        CHECK(weights_error > 0.1);
-        CHECK(bias_error > 0.1);
-        CHECK(std::abs(weights_error - 0.5) <= 1e-6);
-        CHECK(std::abs(bias_error - 0.5) <= 1e-6);
+        const Matrix<double> doubled = 2 * g;
+        const double error = gradient_block_error(block, doubled, cost);
+        CHECK(error > 0.1);
+        CHECK(std::abs(error - 0.5) <= 1e-6);
     });
     // Every parameter is put back after its two perturbed costs.
     CHECK(probe.layer<0>().weights() == net.layer<0>().weights());
@@ -455,18 +448,13 @@ TEST_CASE("gradient check: gradients of one loss fail against differences of ano
     squared.backward(x, y, ws);
     HalfNet::Workspace<> half_ws;
     const auto half_cost = [&] { return half.loss(x, y, half_ws); };
-    half.for_each_layer([&](auto& layer, auto i) {
-        const std::size_t index = i;
-        CAPTURE(index);
+    nabla::for_each_parameter(half, ws, [&](auto& block, const auto& gradient,
+                                            const nabla::ParameterInfo& info) {
+        CAPTURE(info.layer, info.name);
         // ∂(Σ(a − y)²) is twice ∂(½‖a − y‖²): max |g − g/2| / max |g| = ½.
-        const double weights_error = nabla::detail::gradient_block_error(
-            nabla::detail::LayerAccess::weights(layer), ws.layer(i).dW, half_cost);
-        const double bias_error = nabla::detail::gradient_block_error(
-            nabla::detail::LayerAccess::bias(layer), ws.layer(i).db, half_cost);
-        CHECK(weights_error > 0.1);
-        CHECK(bias_error > 0.1);
-        CHECK(std::abs(weights_error - 0.5) <= 1e-6);
-        CHECK(std::abs(bias_error - 0.5) <= 1e-6);
+        const double error = nabla::detail::gradient_block_error(block, gradient, half_cost);
+        CHECK(error > 0.1);
+        CHECK(std::abs(error - 0.5) <= 1e-6);
     });
 }
 

@@ -35,6 +35,9 @@ using Vector = Eigen::Matrix<Scalar, dynamic, 1>;
 template <class Scalar>
 using DynamicDense = nabla::Dense<Scalar, dynamic, dynamic, nabla::Identity>;
 
+/// A backward pass from a δ the test has set: the layer's gradients (2), (3), (5), (6).
+const nabla::BackwardPass delta_given{true, true};
+
 /// The sizes of the brief: around the SIMD packet widths (4, 8, 16 floats) and the limit of 20.
 const std::vector<Eigen::Index> sizes = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 33};
 const std::vector<Eigen::Index> batches = {1, 2, 3, 5};
@@ -60,8 +63,9 @@ void check_products(Eigen::Index inputs, Eigen::Index outputs, Eigen::Index batc
     const Matrix<Scalar>& w = layer.weights();
     const Vector<Scalar>& b = layer.bias();
 
-    typename DynamicDense<Scalar>::template State<dynamic> state;  // unsized: the layer sizes it
-    layer.forward(a, state);
+    typename DynamicDense<Scalar>::template State<dynamic> state;
+    layer.prepare(state, batch, nullptr);  // on its own: the state holds its gradients
+    layer.forward(a, state, nabla::Pass{});
     REQUIRE(state.z.rows() == outputs);
     REQUIRE(state.z.cols() == batch);
     for (Eigen::Index j = 0; j < batch; ++j) {
@@ -80,7 +84,7 @@ void check_products(Eigen::Index inputs, Eigen::Index outputs, Eigen::Index batc
     }
 
     state.delta = random_matrix<Matrix<Scalar>>(outputs, batch, seed + 3);
-    layer.gradients(a, state);
+    layer.backward(a, state, delta_given);
     REQUIRE(state.dW.rows() == outputs);
     REQUIRE(state.dW.cols() == inputs);
     REQUIRE(state.db.rows() == outputs);
@@ -154,13 +158,15 @@ void check_fixed_equals_dynamic() {
 
     typename nabla::Dense<Scalar, In, Out, nabla::Sigmoid>::template State<Batch> s1;
     typename nabla::Dense<Scalar, dynamic, dynamic, nabla::Sigmoid>::template State<dynamic> s2;
-    fixed.forward(x, s1);
-    run_time.forward(x_dynamic, s2);
+    fixed.prepare(s1, Batch, nullptr);
+    run_time.prepare(s2, Batch, nullptr);
+    fixed.forward(x, s1, nabla::Pass{});
+    run_time.forward(x_dynamic, s2, nabla::Pass{});
     CHECK(Matrix<Scalar>(s1.z) == s2.z);
     s1.delta = delta;
     s2.delta = delta;
-    fixed.gradients(x, s1);
-    run_time.gradients(x_dynamic, s2);
+    fixed.backward(x, s1, delta_given);
+    run_time.backward(x_dynamic, s2, delta_given);
     CHECK(Matrix<Scalar>(s1.dW) == s2.dW);
     CHECK(Vector<Scalar>(s1.db) == s2.db);
     Eigen::Matrix<Scalar, In, Batch> below1;
@@ -214,8 +220,10 @@ TEST_CASE("small products: strided blocks and expressions as input, a block as d
     Matrix<double> big = random_matrix<Matrix<double>>(5, 6, 7);
     const auto block = big.block(1, 2, 3, 2);
     DynamicDense<double>::State<dynamic> from_block, from_expression;
-    layer.forward(block, from_block);
-    layer.forward(block * 2.0 - block, from_expression);  // no direct access: Eigen's product
+    layer.prepare(from_block, 2, nullptr);
+    layer.prepare(from_expression, 2, nullptr);
+    layer.forward(block, from_block, nabla::Pass{});
+    layer.forward(block * 2.0 - block, from_expression, nabla::Pass{});  // no direct access
     for (Eigen::Index j = 0; j < 2; ++j) {
         for (Eigen::Index i = 0; i < 2; ++i) {
             const double expected = w(i, 0) * big(1, 2 + j) + w(i, 1) * big(2, 2 + j) +
@@ -227,7 +235,7 @@ TEST_CASE("small products: strided blocks and expressions as input, a block as d
     }
 
     from_block.delta = random_matrix<Matrix<double>>(2, 2, 8);
-    layer.gradients(block, from_block);
+    layer.backward(block, from_block, delta_given);
     for (Eigen::Index i = 0; i < 2; ++i) {
         for (Eigen::Index k = 0; k < 3; ++k) {
             const double expected = (from_block.delta(i, 0) * big(1 + k, 2) +
@@ -420,6 +428,7 @@ TEST_CASE("small products: a non-finite gradient of a small layer stops the step
 
     // The entry-by-entry check on its own: one NaN, one infinity, among finite entries.
     nabla::LayerState<double, 2, 3, 1> state;
+    state.resize(2, 3, 1);  // on its own: the state holds its gradients
     state.dW.setConstant(0.5);
     state.db.setConstant(-2);
     CHECK(state.gradients_finite());

@@ -48,6 +48,8 @@ struct ElementWise {
 struct Identity : detail::ElementWise<Identity> {
     /// Identifies the policy at run time.
     static constexpr ActivationKind kind() { return ActivationKind::identity; }
+    /// "identity": how model files and run-time choices name it.
+    static constexpr const char* name() { return "identity"; }
 
     /// a = z.
     template <class Z, class A>
@@ -67,6 +69,8 @@ struct Identity : detail::ElementWise<Identity> {
 struct Sigmoid : detail::ElementWise<Sigmoid> {
     /// Identifies the policy at run time.
     static constexpr ActivationKind kind() { return ActivationKind::sigmoid; }
+    /// "sigmoid": how model files and run-time choices name it.
+    static constexpr const char* name() { return "sigmoid"; }
 
     /// a = σ(z). For z → −∞, e^−z overflows to +inf and a becomes exactly 0, never NaN.
     template <class Z, class A>
@@ -87,6 +91,8 @@ struct Sigmoid : detail::ElementWise<Sigmoid> {
 struct Tanh : detail::ElementWise<Tanh> {
     /// Identifies the policy at run time.
     static constexpr ActivationKind kind() { return ActivationKind::tanh; }
+    /// "tanh": how model files and run-time choices name it.
+    static constexpr const char* name() { return "tanh"; }
 
     /// a = tanh(z).
     template <class Z, class A>
@@ -106,6 +112,10 @@ struct Tanh : detail::ElementWise<Tanh> {
 struct ReLU : detail::ElementWise<ReLU> {
     /// Identifies the policy at run time.
     static constexpr ActivationKind kind() { return ActivationKind::relu; }
+    /// "relu": how model files and run-time choices name it.
+    static constexpr const char* name() { return "relu"; }
+    /// True: a rectifier, whose layers start from He initialisation.
+    static constexpr bool rectifier = true;
 
     /// a = max(0, z).
     template <class Z, class A>
@@ -127,6 +137,10 @@ struct ReLU : detail::ElementWise<ReLU> {
 struct LeakyReLU : detail::ElementWise<LeakyReLU> {
     /// Identifies the policy at run time.
     static constexpr ActivationKind kind() { return ActivationKind::leaky_relu; }
+    /// "leaky_relu": how model files and run-time choices name it.
+    static constexpr const char* name() { return "leaky_relu"; }
+    /// True: a rectifier, whose layers start from He initialisation.
+    static constexpr bool rectifier = true;
 
     /// The gradient for z ≤ 0.
     double slope = 0.01;
@@ -157,6 +171,8 @@ struct LeakyReLU : detail::ElementWise<LeakyReLU> {
 struct Softmax {
     /// Identifies the policy at run time.
     static constexpr ActivationKind kind() { return ActivationKind::softmax; }
+    /// "softmax": how model files and run-time choices name it.
+    static constexpr const char* name() { return "softmax"; }
     /// False: σ'(z) is not a matrix of the shape of z, so there is no derivative().
     static constexpr bool is_elementwise = false;
 

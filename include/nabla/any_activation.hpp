@@ -49,6 +49,10 @@ public:
     double slope() const { return m_slope; }
     /// The lower-case name, as parse() reads it.
     std::string_view name() const { return to_string(m_kind); }
+    /// True for ReLU and leaky ReLU, whose layers start from He initialisation.
+    bool rectifier() const {
+        return m_kind == ActivationKind::relu || m_kind == ActivationKind::leaky_relu;
+    }
 
     /// a = σ(z) for the chosen σ.
     template <class Z, class A>

@@ -6,6 +6,7 @@
 #include <nabla/error.hpp>
 #include <nabla/init.hpp>
 #include <nabla/layer.hpp>
+#include <nabla/layers/dense.hpp>
 #include <nabla/random.hpp>
 #include <nabla/workspace.hpp>
 
@@ -126,21 +127,16 @@ public:
     void initialize(std::uint64_t seed, const Initializer& init) {
         detail::check_initializer_fits(init, m_layers.size());
         Rng rng(seed);
-        for (std::size_t i = 0; i < m_layers.size(); ++i) {
-            Layer& layer = m_layers[i];
-            const InitContext context{i, layer.activation().kind()};
-            detail::apply_initializer(init, detail::LayerAccess::weights(layer),
-                                      detail::LayerAccess::bias(layer), context, rng);
-        }
+        for (std::size_t i = 0; i < m_layers.size(); ++i) m_layers[i].initialize(init, i, rng);
     }
 
 private:
     void finish_construction() {
         for (std::size_t i = 0; i < m_layers.size(); ++i) {
-            detail::LayerAccess::set_number(m_layers[i], int(i) + 1);
-            if (i > 0) detail::check_layers_chain(m_layers[i], m_layers[i - 1]);
+            m_layers[i].set_number(int(i) + 1);
+            if (i > 0) detail::check_layers_chain(m_layers[i], m_layers[i - 1], i + 1);
         }
-        detail::check_loss_fits<Loss>(m_layers.back().activation().kind());
+        detail::check_loss_fits<Loss>(m_layers.back(), m_layers.size());
     }
 
     std::vector<Layer> m_layers;

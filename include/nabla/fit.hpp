@@ -13,6 +13,7 @@
 #include <nabla/loss.hpp>
 #include <nabla/metrics.hpp>
 #include <nabla/parallel/data_parallel.hpp>
+#include <nabla/parameters.hpp>
 #include <nabla/progress.hpp>
 
 #include <Eigen/Core>
@@ -25,6 +26,7 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -91,20 +93,21 @@ struct FitOptions {
     /// parallel/data_parallel.hpp). The result differs from one thread's by the rounding of the
     /// sums only, and is the same bit for bit from run to run for one thread count.
     int threads = 1;
+    /// Record each layer's gradient norms in EpochRecord::gradient_norms (see
+    /// LayerGradientNorms); also on when progress.gradient_norms shows them. Off by default:
+    /// ‖∂C/∂W‖ needs ∂C/∂W stored, and with a plain Sgd fit() otherwise adds each step straight
+    /// into W without storing it (Network::train_step), which is faster.
+    bool gradient_norms = false;
 };
+
 
 namespace detail {
 
-/// True for the losses of classifiers, whose epochs also record an accuracy.
-template <class Loss>
-constexpr bool is_classification_loss =
-    std::is_same_v<Loss, CrossEntropy> || std::is_same_v<Loss, BinaryCrossEntropy>;
-
-/// The hits in a batch: samples of the right class for CrossEntropy (argmax), output entries
-/// on the right side of 0.5 for BinaryCrossEntropy (each output its own yes/no question).
+/// The hits in a batch, as `Loss` scores its outputs (LossTraits::accuracy): samples of the
+/// right class for argmax, output entries on the right side of 0.5 for threshold.
 template <class Loss, class P, class T>
 Eigen::Index count_hits(const Eigen::MatrixBase<P>& outputs, const Eigen::MatrixBase<T>& targets) {
-    if constexpr (std::is_same_v<Loss, BinaryCrossEntropy>)
+    if constexpr (LossTraits<Loss>::accuracy() == Accuracy::threshold)
         return count_correct_entries(outputs, targets);
     else
         return count_correct_classes(outputs, targets);
@@ -113,7 +116,7 @@ Eigen::Index count_hits(const Eigen::MatrixBase<P>& outputs, const Eigen::Matrix
 /// The judgements per sample that count_hits() makes.
 template <class Loss>
 Eigen::Index hits_per_sample(Eigen::Index outputs) {
-    return std::is_same_v<Loss, BinaryCrossEntropy> ? outputs : 1;
+    return LossTraits<Loss>::accuracy() == Accuracy::threshold ? outputs : 1;
 }
 
 /// No validation data: fit() without x_val and y_val.
@@ -126,36 +129,38 @@ struct ValidationData {
     const Eigen::MatrixBase<YV>& y;
 };
 
-inline void check_fit_options(const FitOptions& options, bool validating) {
+/// Throws ConfigError, its message starting with `caller` ("fit" or "train"), for an option
+/// out of range.
+inline void check_fit_options(const FitOptions& options, bool validating, const char* caller) {
     if (options.epochs < 0)
-        throw ConfigError(cat("fit: epochs must be 0 or more, got ", options.epochs));
+        throw ConfigError(cat(caller, ": epochs must be 0 or more, got ", options.epochs));
     if (options.batch_size < 1)
-        throw ConfigError(cat("fit: batch_size must be at least 1, got ", options.batch_size));
+        throw ConfigError(cat(caller, ": batch_size must be at least 1, got ", options.batch_size));
     if (options.threads < 1)
-        throw ConfigError(cat("fit: threads must be at least 1, got ", options.threads));
+        throw ConfigError(cat(caller, ": threads must be at least 1, got ", options.threads));
     if (options.validation_batch_size < 0) {
-        throw ConfigError(cat("fit: validation_batch_size must be at least 1, or 0 for "
+        throw ConfigError(cat(caller, ": validation_batch_size must be at least 1, or 0 for "
                               "batch_size, got ",
                               options.validation_batch_size));
     }
     for (std::size_t i = 0; i < options.callbacks.size(); ++i) {
         if (!options.callbacks[i])
-            throw ConfigError(cat("fit: callbacks[", i, "] is empty (holds no function)"));
+            throw ConfigError(cat(caller, ": callbacks[", i, "] is empty (holds no function)"));
     }
     if (options.early_stopping) {
         const EarlyStopping& early = *options.early_stopping;
         if (early.patience < 0) {
-            throw ConfigError(
-                cat("fit: early_stopping.patience must be 0 or more, got ", early.patience));
+            throw ConfigError(cat(caller, ": early_stopping.patience must be 0 or more, got ",
+                                  early.patience));
         }
         if (!(std::isfinite(early.min_delta) && early.min_delta >= 0)) {
-            throw ConfigError(cat("fit: early_stopping.min_delta must be finite and 0 or more, "
-                                  "got ",
+            throw ConfigError(cat(caller, ": early_stopping.min_delta must be finite and 0 or "
+                                  "more, got ",
                                   early.min_delta));
         }
         if (!validating) {
-            throw ConfigError("fit: early_stopping watches the validation loss, but no "
-                              "validation data was given (pass x_val and y_val)");
+            throw ConfigError(cat(caller, ": early_stopping watches the validation loss, but no "
+                                  "validation data was given (pass x_val and y_val)"));
         }
     }
 }
@@ -189,37 +194,38 @@ void check_fit_data(const Net& net, const Eigen::MatrixBase<X>& x, const Eigen::
     net.check_targets(y, x.cols());
 }
 
-/// Sets the optimizer's learning rate for epoch `epoch` (from 1) from the schedule.
+template <class Optimizer, class = void>
+struct TellsPlainStep : std::false_type {};
 template <class Optimizer>
-void apply_schedule(Optimizer& optimizer, const std::function<double(int)>& schedule, int epoch) {
-    const double rate = schedule(epoch - 1);
-    if (!(std::isfinite(rate) && rate >= 0)) {
-        throw ConfigError(cat("fit: the schedule gave the learning rate ", rate, " for epoch ",
-                              epoch, " (schedule(", epoch - 1, ")); it must be finite and 0 or "
-                              "more"));
-    }
-    optimizer.set_learning_rate(rate);
+struct TellsPlainStep<Optimizer,
+                      std::void_t<decltype(std::declval<const Optimizer&>().plain_step())>>
+    : std::true_type {};
+
+/// True when a step of `optimizer` is plain gradient descent, p ← p − η∇p with η > 0, which
+/// fit() may add straight into the parameters during the backward pass (train_step). An
+/// optimizer tells so by plain_step(); one that does not is never folded.
+template <class Optimizer>
+bool plain_step(const Optimizer& optimizer) {
+    if constexpr (TellsPlainStep<Optimizer>::value)
+        return optimizer.plain_step() && optimizer.learning_rate() > 0;
+    else
+        return false;
 }
 
-/// Adds ‖δˡ‖/√n and ‖∂C/∂Wˡ‖ of each layer's batch to `sums` (see LayerGradientNorms): δ from
-/// the batch's workspaces, which each_part(f) hands to f one by one (one, or a DataParallel's
-/// shards), ∂C/∂W from `gradients`. Taken in double, so that a float network's large gradients
-/// do not overflow the norm.
-template <class Net, class Workspace, class EachPart>
-void add_gradient_norms(const Net& net, const Workspace& gradients, EachPart&& each_part,
-                        std::vector<LayerGradientNorms>& sums) {
-    net.for_each_layer([&](const auto&, auto i) {
-        double squares = 0;
-        Eigen::Index samples = 0;
-        each_part([&](const Workspace& ws, const auto&) {
-            const auto& delta = ws.layer(i).delta;
-            squares += delta.template cast<double>().squaredNorm();
-            samples += delta.cols();
-        });
-        LayerGradientNorms& sum = sums[static_cast<std::size_t>(i)];
-        sum.delta += std::sqrt(squares / double(samples));
-        sum.weight_gradient += gradients.layer(i).dW.template cast<double>().norm();
-    });
+template <class State, class = void>
+struct HasDelta : std::false_type {};
+template <class State>
+struct HasDelta<State, std::void_t<decltype(std::declval<const State&>().delta)>>
+    : std::true_type {};
+
+/// The error term of a layer's state whose norm fit() records: δ = ∂C/∂z for a layer with an
+/// activation, ∂C/∂a for one without.
+template <class State>
+const auto& error_term(const State& state) {
+    if constexpr (HasDelta<State>::value)
+        return state.delta;
+    else
+        return state.da;
 }
 
 inline double seconds_between(std::chrono::steady_clock::time_point from,
@@ -227,151 +233,256 @@ inline double seconds_between(std::chrono::steady_clock::time_point from,
     return std::chrono::duration<double>(to - from).count();
 }
 
+/// The training loop of fit() and train(), one named step per part of an epoch. Everything an
+/// epoch writes to is sized in the constructor, so that the epochs allocate nothing.
 template <class Net, class Optimizer, class X, class Y, class Validation>
-History fit_loop(Net& net, Optimizer& optimizer, const Eigen::MatrixBase<X>& x,
-                 const Eigen::MatrixBase<Y>& y, const Validation& validation,
-                 const FitOptions& options) {
+class FitLoop {
     using Loss = typename Net::Loss;
+    using Scalar = typename Net::Scalar;
     using Clock = std::chrono::steady_clock;
-    constexpr bool validating = !std::is_same_v<Validation, NoValidation>;
-    constexpr bool classifying = is_classification_loss<Loss>;
+    static constexpr bool validating = !std::is_same_v<Validation, NoValidation>;
+    static constexpr bool classifying = LossTraits<Loss>::accuracy() != Accuracy::none;
 
-    check_fit_options(options, validating);
-    std::optional<FlushDenormals> flush;
-    if (options.flush_denormals) flush.emplace();
-    check_fit_data(net, x, y, "x", "y");
-    if constexpr (validating) check_fit_data(net, validation.x, validation.y, "x_val", "y_val");
-
-    // Everything an epoch writes to is sized here, so that the epochs allocate nothing.
-    const auto epochs = static_cast<std::size_t>(options.epochs);
-    const std::size_t layers = net.layer_count();
-    History history;
-    history.epochs.reserve(epochs);
-    const auto norms = std::make_shared<std::vector<LayerGradientNorms>>();
-    norms->reserve(epochs * layers);
-    std::vector<LayerGradientNorms> sums(layers);
-    std::optional<DataParallel<Net>> parallel;
-    if (options.threads > 1) parallel.emplace(options.threads);
-    MiniBatches<Net> batches(net, x.cols(), options.batch_size, options.seed, options.shuffle,
-                             !parallel);
-    std::optional<EvaluationBatches<Net>> evaluation;
-    if constexpr (validating) {
-        const Eigen::Index size = options.validation_batch_size > 0
-                                      ? options.validation_batch_size
-                                      : options.batch_size;
-        evaluation.emplace(net, validation.x.cols(), size);
+public:
+    /// Sets up the run; `caller` ("fit" or "train") starts the messages of NumericalError.
+    FitLoop(Net& net, Optimizer& optimizer, const Eigen::MatrixBase<X>& x,
+            const Eigen::MatrixBase<Y>& y, const Validation& validation,
+            const FitOptions& options, const char* caller)
+        : m_net(net),
+          m_optimizer(optimizer),
+          m_x(x),
+          m_y(y),
+          m_validation(validation),
+          m_options(options),
+          m_caller(caller),
+          m_norms_on(options.gradient_norms || options.progress.gradient_norms),
+          m_layers(std::size_t(net.layer_count())),
+          m_batches(net, x.cols(), options.batch_size, options.seed, options.shuffle,
+                    options.threads == 1),
+          m_progress(options.progress, options.epochs, m_batches.batches(), m_batches.samples()) {
+        const auto epochs = static_cast<std::size_t>(options.epochs);
+        m_history.epochs.reserve(epochs);
+        m_norms = std::make_shared<std::vector<LayerGradientNorms>>();
+        if (m_norms_on) m_norms->reserve(epochs * m_layers);
+        m_sums.resize(m_layers);
+        if (options.threads > 1) m_parallel.emplace(options.threads, options.seed);
+        m_batches.seed_workspaces(options.seed);
+        if constexpr (validating) {
+            const Eigen::Index size = options.validation_batch_size > 0
+                                          ? options.validation_batch_size
+                                          : options.batch_size;
+            m_evaluation.emplace(net, validation.x.cols(), size);
+        }
+        if (options.early_stopping && options.early_stopping->restore_best_weights)
+            m_best_net.emplace(net);
     }
-    const bool early_stopping = options.early_stopping.has_value();
-    std::optional<Net> best_net;
-    if (early_stopping && options.early_stopping->restore_best_weights) best_net.emplace(net);
-    double best_loss = std::numeric_limits<double>::infinity();
-    int epochs_without_improvement = 0;
-    Progress progress(options.progress, options.epochs, batches.batches(), batches.samples());
-    const double samples = double(batches.samples());
-    const double hits_per_epoch = samples * double(hits_per_sample<Loss>(net.outputs()));
 
-    for (int epoch = 1; epoch <= options.epochs; ++epoch) {
-        if (options.schedule) apply_schedule(optimizer, options.schedule, epoch);
+    /// Runs the epochs and returns their History.
+    History run() {
+        for (int epoch = 1; epoch <= m_options.epochs; ++epoch) {
+            EpochRecord record = start_epoch(epoch);
+            const Clock::time_point start = Clock::now();
+            train_epoch(epoch, record);
+            const Clock::time_point trained = Clock::now();
+            if constexpr (validating) validate(record);
+            record.seconds = seconds_between(start, Clock::now());
+            const double training_seconds = seconds_between(start, trained);
+            record.samples_per_second =
+                training_seconds > 0 ? double(m_batches.samples()) / training_seconds : 0;
+            m_history.epochs.push_back(std::move(record));
+            if (end_epoch(m_history.epochs.back())) break;
+        }
+        if (m_best_net && m_history.best_epoch > 0) m_net = *m_best_net;
+        return std::move(m_history);
+    }
+
+private:
+    // The schedule's learning rate for the epoch, and the record it starts.
+    EpochRecord start_epoch(int epoch) {
+        if (m_options.schedule) {
+            const double rate = m_options.schedule(epoch - 1);
+            if (!(std::isfinite(rate) && rate >= 0)) {
+                throw ConfigError(cat(m_caller, ": the schedule gave the learning rate ", rate,
+                                      " for epoch ", epoch, " (schedule(", epoch - 1,
+                                      ")); it must be finite and 0 or more"));
+            }
+            m_optimizer.set_learning_rate(rate);
+        }
         EpochRecord record;
         record.epoch = epoch;
-        record.learning_rate = optimizer.learning_rate();
-        const Clock::time_point start = Clock::now();
-        progress.start_epoch(epoch);
+        record.learning_rate = m_optimizer.learning_rate();
+        m_progress.start_epoch(epoch);
+        return record;
+    }
 
-        batches.next_epoch();
-        std::fill(sums.begin(), sums.end(), LayerGradientNorms{});
+    // Every batch of the epoch, one step each; the loss, accuracy and norms as trained.
+    void train_epoch(int epoch, EpochRecord& record) {
+        m_batches.next_epoch();
+        std::fill(m_sums.begin(), m_sums.end(), LayerGradientNorms{});
         double loss_sum = 0;
         Eigen::Index done = 0;
         Eigen::Index hits = 0;
-        for (Eigen::Index b = 0; b < batches.batches(); ++b) {
-            BatchBuffers<Net>& batch = batches.load(b, x, y);
-            const auto where = [&] {
-                return cat("fit: epoch ", epoch, ", batch ", b + 1, " of ", batches.batches());
-            };
-            const auto cost = parallel
-                                  ? parallel->backward(net, batch.ws.input(), batch.targets)
-                                  : net.run_backward(batch.ws, batch.targets);
-            if (parallel)
-                Net::check_finite(cost, *parallel, where);
-            else
-                Net::check_finite(cost, batch.ws, where);
-            // The batch's passes: one workspace, or one per shard with its columns of targets.
-            const auto each_part = [&](auto&& f) {
-                if (!parallel) return f(batch.ws, batch.targets);
-                for (Eigen::Index t = 0; t < parallel->shards(); ++t) {
-                    const auto& shard = parallel->shard(t);
-                    f(shard, batch.targets.middleCols(parallel->shard_begin(t),
-                                                      shard.batch_size()));
-                }
-            };
-            const auto& gradients = parallel ? parallel->gradients() : batch.ws;
-            add_gradient_norms(net, gradients, each_part, sums);
+        for (Eigen::Index b = 0; b < m_batches.batches(); ++b) {
+            BatchBuffers<Net>& batch = m_batches.load(b, m_x, m_y);
+            const Scalar cost = train_batch(batch, [&] {
+                return cat(m_caller, ": epoch ", epoch, ", batch ", b + 1, " of ",
+                           m_batches.batches());
+            });
             if constexpr (classifying) {
-                each_part([&](const auto& ws, const auto& targets) {
+                for_each_part(batch, [&](const auto& ws, const auto& targets) {
                     hits += count_hits<Loss>(ws.output(), targets);
                 });
             }
-            optimizer.step(net, gradients);
             const Eigen::Index size = batch.targets.cols();
             loss_sum += double(cost) * double(size);  // a batch weighs by its size
             done += size;
-            progress.batch_done(b + 1, done, loss_sum / double(done));
+            m_progress.batch_done(b + 1, done, loss_sum / double(done));
         }
-        const Clock::time_point trained = Clock::now();
-
+        const double samples = double(m_batches.samples());
         record.loss = loss_sum / samples;
-        if constexpr (classifying) record.accuracy = double(hits) / hits_per_epoch;
-        const double batch_count = double(batches.batches());
-        for (const LayerGradientNorms& sum : sums)
-            norms->push_back({sum.delta / batch_count, sum.weight_gradient / batch_count});
-        record.gradient_norms =
-            GradientNorms(norms, (static_cast<std::size_t>(epoch) - 1) * layers, layers);
-
-        if constexpr (validating) {
-            Eigen::Index val_hits = 0;
-            record.val_loss = evaluation->mean_loss(
-                net, validation.x, validation.y, [&](const auto& outputs, const auto& targets) {
-                    if constexpr (classifying) val_hits += count_hits<Loss>(outputs, targets);
-                });
-            if constexpr (classifying) {
-                record.val_accuracy =
-                    double(val_hits) / (double(validation.x.cols()) *
-                                        double(hits_per_sample<Loss>(net.outputs())));
-            }
+        if constexpr (classifying) {
+            record.accuracy =
+                double(hits) / (samples * double(hits_per_sample<Loss>(m_net.outputs())));
         }
-        const Clock::time_point end = Clock::now();
-        record.seconds = seconds_between(start, end);
-        const double training_seconds = seconds_between(start, trained);
-        record.samples_per_second = training_seconds > 0 ? samples / training_seconds : 0;
+        if (m_norms_on) {
+            const double batch_count = double(m_batches.batches());
+            for (const LayerGradientNorms& sum : m_sums)
+                m_norms->push_back({sum.delta / batch_count, sum.weight_gradient / batch_count});
+            record.gradient_norms = GradientNorms(
+                m_norms, (static_cast<std::size_t>(epoch) - 1) * m_layers, m_layers);
+        }
+    }
 
-        history.epochs.push_back(std::move(record));
-        const EpochRecord& recorded = history.epochs.back();
+    // One step on the batch: folded into the backward pass for plain gradient descent, else
+    // backward, the finiteness check and the optimizer's step. Returns the batch's cost.
+    template <class Where>
+    Scalar train_batch(BatchBuffers<Net>& batch, const Where& where) {
+        if (plain_step(m_optimizer) && !m_norms_on) {
+            const Scalar rate = Scalar(m_optimizer.learning_rate());
+            if (m_parallel)
+                return m_parallel->train_step(m_net, batch.ws.input(), batch.targets, rate, where);
+            return m_net.run_train_step(batch.ws, batch.targets, rate, where);
+        }
+        const Scalar cost = m_parallel
+                                ? m_parallel->backward(m_net, batch.ws.input(), batch.targets)
+                                : m_net.run_backward(batch.ws, batch.targets);
+        if (m_parallel)
+            Net::check_finite(cost, *m_parallel, where);
+        else
+            Net::check_finite(cost, batch.ws, where);
+        const auto& gradients = m_parallel ? m_parallel->gradients() : batch.ws;
+        if (m_norms_on) add_gradient_norms(batch, gradients);
+        m_optimizer.step(m_net, gradients);
+        return cost;
+    }
 
+    // f(workspace, targets) for each pass of the batch: its workspace, or each shard's.
+    template <class F>
+    void for_each_part(BatchBuffers<Net>& batch, F&& f) const {
+        if (!m_parallel) {
+            f(batch.ws, batch.targets);
+            return;
+        }
+        for (Eigen::Index t = 0; t < m_parallel->shards(); ++t) {
+            const auto& shard = m_parallel->shard(t);
+            f(shard, batch.targets.middleCols(m_parallel->shard_begin(t), shard.batch_size()));
+        }
+    }
+
+    // Adds ‖δˡ‖/√n and ‖∂C/∂Wˡ‖ of each layer's batch to the sums (see LayerGradientNorms),
+    // taken in double so that a float network's large gradients do not overflow the norm.
+    template <class Gradients>
+    void add_gradient_norms(BatchBuffers<Net>& batch, const Gradients& gradients) {
+        m_net.for_each_layer([&](const auto&, auto i) {
+            double squares = 0;
+            Eigen::Index samples = 0;
+            for_each_part(batch, [&](const auto& ws, const auto&) {
+                const auto& delta = error_term(ws.layer(i));
+                squares += delta.template cast<double>().squaredNorm();
+                samples += delta.cols();
+            });
+            m_sums[static_cast<std::size_t>(i)].delta += std::sqrt(squares / double(samples));
+        });
+        for_each_parameter(m_net, gradients,
+                           [&](const auto&, const auto& gradient, const ParameterInfo& info) {
+                               if (std::string_view(info.name) != "W") return;
+                               m_sums[info.layer].weight_gradient +=
+                                   gradient.template cast<double>().norm();
+                           });
+    }
+
+    // The validation loss and accuracy after the epoch.
+    void validate(EpochRecord& record) {
+        Eigen::Index val_hits = 0;
+        record.val_loss = m_evaluation->mean_loss(
+            m_net, m_validation.x, m_validation.y,
+            [&](const auto& outputs, const auto& targets) {
+                if constexpr (classifying) val_hits += count_hits<Loss>(outputs, targets);
+            });
+        if constexpr (classifying) {
+            record.val_accuracy =
+                double(val_hits) / (double(m_validation.x.cols()) *
+                                    double(hits_per_sample<Loss>(m_net.outputs())));
+        }
+    }
+
+    // Early stopping, the progress line and the callbacks; true when training stops here.
+    bool end_epoch(const EpochRecord& record) {
         bool stop = false;
         if constexpr (validating) {
-            if (early_stopping) {
-                const EarlyStopping& rule = *options.early_stopping;
-                const double val_loss = *recorded.val_loss;
-                if (val_loss < best_loss - rule.min_delta) {  // false for a NaN loss
-                    best_loss = val_loss;
-                    history.best_epoch = epoch;
-                    epochs_without_improvement = 0;
-                    if (best_net) *best_net = net;  // in place: the shapes are the same
-                } else if (++epochs_without_improvement >= rule.patience) {
+            if (m_options.early_stopping) {
+                const EarlyStopping& rule = *m_options.early_stopping;
+                const double val_loss = *record.val_loss;
+                if (val_loss < m_best_loss - rule.min_delta) {  // false for a NaN loss
+                    m_best_loss = val_loss;
+                    m_history.best_epoch = record.epoch;
+                    m_epochs_without_improvement = 0;
+                    if (m_best_net) *m_best_net = m_net;  // in place: the shapes are the same
+                } else if (++m_epochs_without_improvement >= rule.patience) {
                     stop = true;
-                    history.stop_reason = StopReason::early_stopping;
+                    m_history.stop_reason = StopReason::early_stopping;
                 }
             }
         }
-        progress.end_epoch(recorded);
+        m_progress.end_epoch(record);
         bool stopped_by_callback = false;
-        for (const auto& callback : options.callbacks)
-            if (callback(recorded) == EpochAction::stop) stopped_by_callback = true;
-        if (stopped_by_callback && !stop) history.stop_reason = StopReason::callback;
-        if (stop || stopped_by_callback) break;
+        for (const auto& callback : m_options.callbacks)
+            if (callback(record) == EpochAction::stop) stopped_by_callback = true;
+        if (stopped_by_callback && !stop) m_history.stop_reason = StopReason::callback;
+        return stop || stopped_by_callback;
     }
-    if (best_net && history.best_epoch > 0) net = *best_net;
-    return history;
+
+    Net& m_net;
+    Optimizer& m_optimizer;
+    const Eigen::MatrixBase<X>& m_x;
+    const Eigen::MatrixBase<Y>& m_y;
+    const Validation& m_validation;
+    const FitOptions& m_options;
+    const char* m_caller;
+    bool m_norms_on;
+    std::size_t m_layers;
+    History m_history;
+    std::shared_ptr<std::vector<LayerGradientNorms>> m_norms;
+    std::vector<LayerGradientNorms> m_sums;
+    std::optional<DataParallel<Net>> m_parallel;
+    MiniBatches<Net> m_batches;
+    std::optional<EvaluationBatches<Net>> m_evaluation;
+    std::optional<Net> m_best_net;
+    double m_best_loss = std::numeric_limits<double>::infinity();
+    int m_epochs_without_improvement = 0;
+    Progress m_progress;
+};
+
+/// fit() and train() after their own checks: flushes denormals when asked, then runs the loop.
+template <class Net, class Optimizer, class X, class Y, class Validation>
+History fit_loop(Net& net, Optimizer& optimizer, const Eigen::MatrixBase<X>& x,
+                 const Eigen::MatrixBase<Y>& y, const Validation& validation,
+                 const FitOptions& options, const char* caller) {
+    std::optional<FlushDenormals> flush;
+    if (options.flush_denormals) flush.emplace();
+    return FitLoop<Net, Optimizer, X, Y, Validation>(net, optimizer, x, y, validation, options,
+                                                     caller)
+        .run();
 }
 
 }  // namespace detail
@@ -382,11 +493,13 @@ History fit_loop(Net& net, Optimizer& optimizer, const Eigen::MatrixBase<X>& x,
 /// rate; the samples are shuffled (a generator seeded once by options.seed, so one seed gives
 /// one result bit for bit); each batch of options.batch_size (the last, smaller one included)
 /// runs equations (1)–(6) and one optimizer step; then the EpochRecord is written (loss as
-/// trained, accuracy for CrossEntropy and BinaryCrossEntropy, learning rate, time, rate, and
-/// per layer the gradient norms of LayerGradientNorms), the progress line is shown and the
-/// callbacks are called. With Sgd, no schedule and no validation this is train() step for
-/// step. Buffers and the History are sized before the first epoch: the epochs allocate
-/// nothing (with silent or no progress output).
+/// trained, accuracy for a loss that scores one (LossTraits::accuracy), learning rate, time,
+/// rate, and with options.gradient_norms the per-layer norms of LayerGradientNorms), the
+/// progress line is shown and the callbacks are called. With a plain Sgd (no momentum, no
+/// weight decay) each step is Network::train_step, which adds the step straight into W; with
+/// no schedule and no validation, fit is then train() step for step. Buffers and the History
+/// are sized before the first epoch: the epochs allocate nothing (with silent or no progress
+/// output).
 ///
 ///     nabla::Sgd sgd(0.1);
 ///     nabla::FitOptions options;
@@ -401,7 +514,9 @@ History fit_loop(Net& net, Optimizer& optimizer, const Eigen::MatrixBase<X>& x,
 template <class Net, class Optimizer, class X, class Y>
 History fit(Net& net, Optimizer& optimizer, const Eigen::MatrixBase<X>& x,
             const Eigen::MatrixBase<Y>& y, const FitOptions& options = {}) {
-    return detail::fit_loop(net, optimizer, x, y, detail::NoValidation{}, options);
+    detail::check_fit_options(options, false, "fit");
+    detail::check_fit_data(net, x, y, "x", "y");
+    return detail::fit_loop(net, optimizer, x, y, detail::NoValidation{}, options, "fit");
 }
 
 /// fit() with validation data x_val (inputs × samples) and y_val (outputs × samples),
@@ -414,8 +529,11 @@ template <class Net, class Optimizer, class X, class Y, class XV, class YV>
 History fit(Net& net, Optimizer& optimizer, const Eigen::MatrixBase<X>& x,
             const Eigen::MatrixBase<Y>& y, const Eigen::MatrixBase<XV>& x_val,
             const Eigen::MatrixBase<YV>& y_val, const FitOptions& options = {}) {
+    detail::check_fit_options(options, true, "fit");
+    detail::check_fit_data(net, x, y, "x", "y");
+    detail::check_fit_data(net, x_val, y_val, "x_val", "y_val");
     return detail::fit_loop(net, optimizer, x, y, detail::ValidationData<XV, YV>{x_val, y_val},
-                       options);
+                            options, "fit");
 }
 
 }  // namespace nabla

@@ -1,11 +1,12 @@
 #pragma once
 
-#include <nabla/layer.hpp>
+#include <nabla/parameters.hpp>
 
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string_view>
 #include <vector>
 
 namespace nabla {
@@ -69,8 +70,10 @@ double gradient_block_error(Parameters& parameters, const Gradient& analytic, Co
 /// largest gradient, so entries that are zero up to rounding do not blow it up. Expect below
 /// 1e-7 in double and about 1e-2 in float, where the differences themselves carry a rounding
 /// noise near 4εC/(h·max|g|) that dominates for blocks whose gradients are tiny next to the
-/// cost C; a wrong derivative gives errors near 1. `net` is not
-/// changed (a copy is perturbed). Costs two cost evaluations per parameter: use small nets.
+/// cost C; a wrong derivative gives errors near 1. The costs are those of the training pass
+/// that backward() ran, with its dropout masks (replay_loss()), so a network with dropout is
+/// checked on the one sub-network that pass drew. `net` is not changed (a copy is perturbed).
+/// Costs two cost evaluations per parameter: use small nets.
 ///
 ///     auto report = nabla::gradient_check(net, x, y);
 ///     CHECK(report.worst() < 1e-7);
@@ -81,17 +84,19 @@ GradientCheckReport gradient_check(const Net& net, const Eigen::MatrixBase<X>& x
     net.backward(x, y, ws);
 
     Net probe = net;
-    typename Net::template Workspace<> probe_ws;
-    const auto cost = [&] { return probe.loss(x, y, probe_ws); };
+    typename Net::template Workspace<> probe_ws = ws;  // the same masks to replay
+    const auto cost = [&] { return probe.replay_loss(x, y, probe_ws); };
 
     GradientCheckReport report;
-    probe.for_each_layer([&](auto& layer, auto i) {
-        GradientCheckReport::Layer errors;
-        errors.weights = detail::gradient_block_error(detail::LayerAccess::weights(layer),
-                                                      ws.layer(i).dW, cost);
-        errors.bias =
-            detail::gradient_block_error(detail::LayerAccess::bias(layer), ws.layer(i).db, cost);
-        report.layers.push_back(errors);
+    report.layers.resize(std::size_t(net.layer_count()));
+    for_each_parameter(probe, ws, [&](auto& block, const auto& gradient, const ParameterInfo& info) {
+        const double error = detail::gradient_block_error(block, gradient, cost);
+        GradientCheckReport::Layer& layer = report.layers[info.layer];
+        // Dense's blocks are W then b; any other block counts with W.
+        if (std::string_view(info.name) == "b")
+            layer.bias = std::max(layer.bias, error);
+        else
+            layer.weights = std::max(layer.weights, error);
     });
     return report;
 }

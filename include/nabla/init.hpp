@@ -30,6 +30,7 @@
 #include <Eigen/Core>
 #include <cmath>
 #include <cstddef>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -66,10 +67,11 @@ void he_uniform(Eigen::MatrixBase<Derived>& weights, Rng& rng) {
     uniform_fill(weights, std::sqrt(6.0 / double(weights.cols())), rng);
 }
 
-/// The initialisation that fits an activation: He for ReLU and leaky ReLU, Glorot otherwise.
+/// The initialisation that fits an activation: He for rectifiers (ReLU, leaky ReLU, and any
+/// activation that declares itself one), Glorot otherwise.
 template <class Derived>
-void default_initialize(Eigen::MatrixBase<Derived>& weights, ActivationKind kind, Rng& rng) {
-    if (kind == ActivationKind::relu || kind == ActivationKind::leaky_relu)
+void default_initialize(Eigen::MatrixBase<Derived>& weights, bool rectifier, Rng& rng) {
+    if (rectifier)
         he_uniform(weights, rng);
     else
         glorot_uniform(weights, rng);
@@ -77,9 +79,38 @@ void default_initialize(Eigen::MatrixBase<Derived>& weights, ActivationKind kind
 
 /// What an initializer is told about the layer it fills.
 struct InitContext {
-    std::size_t layer = 0;  ///< Zero-based, as net.layer(i) counts (messages say layer + 1).
-    ActivationKind activation = ActivationKind::identity;  ///< σ of the layer.
+    std::size_t layer = 0;                 ///< Zero-based, as net.layer(i) counts.
+    std::string_view activation = "identity";  ///< The name of σ of the layer.
+    bool rectifier = false;  ///< σ is a rectifier (ReLU-like): DefaultInit draws He, not Glorot.
 };
+
+namespace detail {
+
+template <class A, class = void>
+struct DeclaresRectifier : std::false_type {};
+template <class A>
+struct DeclaresRectifier<A, std::enable_if_t<std::is_same_v<
+                                std::decay_t<decltype(A::rectifier)>, bool>>> : std::true_type {};
+
+template <class A, class = void>
+struct TellsRectifier : std::false_type {};
+template <class A>
+struct TellsRectifier<A, std::void_t<decltype(std::declval<const A&>().rectifier())>>
+    : std::true_type {};
+
+/// True when σ declares itself a rectifier: a static `rectifier` for a policy type, a run-time
+/// rectifier() for AnyActivation.
+template <class A>
+bool is_rectifier([[maybe_unused]] const A& activation) {
+    if constexpr (DeclaresRectifier<A>::value)
+        return bool(A::rectifier);
+    else if constexpr (TellsRectifier<A>::value)
+        return activation.rectifier();
+    else
+        return false;
+}
+
+}  // namespace detail
 
 /// The entry of W a FromFunction callable is asked for: W(row, col) of `layer`.
 struct WeightEntry {
@@ -97,7 +128,7 @@ struct DefaultInit {
     template <class W, class B>
     void fill(Eigen::MatrixBase<W>& weights, Eigen::MatrixBase<B>& bias,
               const InitContext& context, Rng& rng) const {
-        default_initialize(weights, context.activation, rng);
+        default_initialize(weights, context.rectifier, rng);
         bias.setZero();
     }
 };

@@ -1,16 +1,95 @@
 #pragma once
 
 // Loss functions as stateless policy types. Each gives the batch cost (the mean over the
-// samples, §1.6 of the notes) and the output error δᴸ of equation (1). Targets y have the shape of
-// the output: outputs × batch.
+// samples, §1.6 of the notes) and what the output error δᴸ of equation (1) starts from. Targets y
+// have the shape of the output: outputs × batch.
+//
+// A loss type provides
+//
+//     static constexpr const char* name();                  // saved in model files: "MyLoss"
+//     static Scalar cost(const MatrixBase<A>& a, const MatrixBase<Y>& y);   // mean over the batch
+//     static void gradient(const MatrixBase<A>& a, const MatrixBase<Y>& y, MatrixBase<G>& da);
+//                                                           // ∂C/∂a per sample (not divided by n)
+//
+// and may provide traits (see LossTraits):
+//
+//     static constexpr const char* output_activation();     // the output σ it needs: "softmax"
+//     static constexpr Accuracy accuracy;                   // how fit() scores the outputs
+//
+// A loss that needs a particular output σ may also fuse with it: instead of cost() and
+// gradient() it gives the cost from the logits z and δᴸ itself, which is exact where going
+// through ∂C/∂a would overflow (CrossEntropy: δᴸ = a − y where ∂C/∂a = −y/a):
+//
+//     static Scalar fused_cost(const MatrixBase<Z>& z, const MatrixBase<Y>& y);
+//     static void fused_delta(const MatrixBase<A>& a, const MatrixBase<Y>& y, MatrixBase<D>& delta);
 
-#include <nabla/activation.hpp>
 #include <nabla/detail/small.hpp>
 
 #include <Eigen/Core>
 #include <cmath>
+#include <string_view>
+#include <type_traits>
+#include <utility>
 
 namespace nabla {
+
+/// How fit() scores a classifier's outputs against its targets.
+enum class Accuracy {
+    none,       ///< Not a classifier: no accuracy is recorded.
+    argmax,     ///< One class per sample: the largest output against the largest target.
+    threshold,  ///< Each output its own yes/no question: output > 0.5 against target > 0.5.
+};
+
+namespace detail {
+
+template <class Loss, class = void>
+struct HasOutputActivation : std::false_type {};
+template <class Loss>
+struct HasOutputActivation<Loss, std::void_t<decltype(Loss::output_activation())>>
+    : std::true_type {};
+
+template <class Loss, class = void>
+struct HasAccuracy : std::false_type {};
+template <class Loss>
+struct HasAccuracy<Loss, std::void_t<decltype(Loss::accuracy)>> : std::true_type {};
+
+template <class Loss, class = void>
+struct IsFused : std::false_type {};
+template <class Loss>
+struct IsFused<Loss, std::void_t<decltype(Loss::fused_delta(
+                         std::declval<const Eigen::MatrixXd&>(),
+                         std::declval<const Eigen::MatrixXd&>(),
+                         std::declval<Eigen::MatrixBase<Eigen::MatrixXd>&>()))>>
+    : std::true_type {};
+
+}  // namespace detail
+
+/// What fit() and the networks read from a loss type, with the defaults of a loss that declares
+/// nothing: any output activation, no accuracy, not fused.
+template <class Loss>
+struct LossTraits {
+    /// The output activation the loss needs by name ("softmax"), or "" for any.
+    static constexpr std::string_view output_activation() {
+        if constexpr (detail::HasOutputActivation<Loss>::value)
+            return Loss::output_activation();
+        else
+            return "";
+    }
+    /// How fit() scores the outputs.
+    static constexpr Accuracy accuracy() {
+        if constexpr (detail::HasAccuracy<Loss>::value)
+            return Loss::accuracy;
+        else
+            return Accuracy::none;
+    }
+    /// True when the loss gives δᴸ itself (fused_cost, fused_delta).
+    static constexpr bool fused = detail::IsFused<Loss>::value;
+
+    /// True when the loss can be computed on an output activation of this name.
+    static constexpr bool accepts(std::string_view activation) {
+        return output_activation().empty() || output_activation() == activation;
+    }
+};
 
 namespace detail {
 
@@ -34,33 +113,16 @@ typename A::Scalar squared_distance(const Eigen::MatrixBase<A>& a, const Eigen::
     return (a - y).squaredNorm();
 }
 
-/// Shared output error of the losses that go through ∂C/∂a: equation (1), δᴸ = J_σᵀ ∂C/∂aᴸ, which
-/// is ∂C/∂aᴸ ⊙ σ'(zᴸ) for element-wise σ and the softmax Jacobian-vector product otherwise.
-template <class Derived>
-struct ChainRuleLoss {
-    /// Any output activation fits.
-    static constexpr bool accepts(ActivationKind) { return true; }
-
-    /// Fills state.da = ∂C/∂aᴸ (per sample) and state.delta = δᴸ.
-    template <class Activation, class State, class Y>
-    static void output_delta(const Activation& activation, State& state,
-                             const Eigen::MatrixBase<Y>& y) {
-        Derived::gradient(state.a, y, state.da);
-        activation.backward(state.z, state.a, state.da, state.delta);
-    }
-};
-
 }  // namespace detail
 
 /// C = Σⱼ (aⱼ − yⱼ)² per sample, ∂C/∂a = 2(a − y): the convention of §1–§2.4 of the notes.
-struct SquaredError : detail::ChainRuleLoss<SquaredError> {
-    /// "SquaredError", for messages.
+struct SquaredError {
+    /// "SquaredError", for messages and model files.
     static constexpr const char* name() { return "SquaredError"; }
 
     /// Mean over the batch of Σⱼ (aⱼ − yⱼ)².
-    template <class Activation, class Z, class A, class Y>
-    static typename A::Scalar cost(const Activation&, const Eigen::MatrixBase<Z>&,
-                                   const Eigen::MatrixBase<A>& a, const Eigen::MatrixBase<Y>& y) {
+    template <class A, class Y>
+    static typename A::Scalar cost(const Eigen::MatrixBase<A>& a, const Eigen::MatrixBase<Y>& y) {
         return detail::squared_distance(a, y) / typename A::Scalar(a.cols());
     }
 
@@ -74,14 +136,13 @@ struct SquaredError : detail::ChainRuleLoss<SquaredError> {
 
 /// C = ½‖a − y‖² per sample, ∂C/∂a = a − y: the convention of §2.5 on and of both worked
 /// examples. Every gradient is exactly half that of SquaredError.
-struct HalfSquaredError : detail::ChainRuleLoss<HalfSquaredError> {
-    /// "HalfSquaredError", for messages.
+struct HalfSquaredError {
+    /// "HalfSquaredError", for messages and model files.
     static constexpr const char* name() { return "HalfSquaredError"; }
 
     /// Mean over the batch of ½‖a − y‖².
-    template <class Activation, class Z, class A, class Y>
-    static typename A::Scalar cost(const Activation&, const Eigen::MatrixBase<Z>&,
-                                   const Eigen::MatrixBase<A>& a, const Eigen::MatrixBase<Y>& y) {
+    template <class A, class Y>
+    static typename A::Scalar cost(const Eigen::MatrixBase<A>& a, const Eigen::MatrixBase<Y>& y) {
         return detail::squared_distance(a, y) / typename A::Scalar(2 * a.cols());
     }
 
@@ -96,17 +157,19 @@ struct HalfSquaredError : detail::ChainRuleLoss<HalfSquaredError> {
 /// C = −Σⱼ yⱼ log aⱼ with a = softmax(z), for softmax outputs only. The cost is computed from the
 /// logits as Σⱼ yⱼ (logsumexp(z) − zⱼ), so it stays finite for logits of ±1e4, and the softmax
 /// Jacobian fuses away: δᴸ = (Σⱼ yⱼ) a − y, which is a − y for one-hot or probability targets.
-/// state.da is not formed: −y/a would overflow where the fused δ is exact.
+/// ∂C/∂a is not formed: −y/a would overflow where the fused δ is exact.
 struct CrossEntropy {
-    /// "CrossEntropy", for messages.
+    /// "CrossEntropy", for messages and model files.
     static constexpr const char* name() { return "CrossEntropy"; }
     /// Softmax outputs only.
-    static constexpr bool accepts(ActivationKind kind) { return kind == ActivationKind::softmax; }
+    static constexpr const char* output_activation() { return "softmax"; }
+    /// One class per sample.
+    static constexpr Accuracy accuracy = Accuracy::argmax;
 
     /// Mean over the batch of Σⱼ yⱼ (logsumexp(z) − zⱼ).
-    template <class Activation, class Z, class A, class Y>
-    static typename Z::Scalar cost(const Activation&, const Eigen::MatrixBase<Z>& z,
-                                   const Eigen::MatrixBase<A>&, const Eigen::MatrixBase<Y>& y) {
+    template <class Z, class Y>
+    static typename Z::Scalar fused_cost(const Eigen::MatrixBase<Z>& z,
+                                         const Eigen::MatrixBase<Y>& y) {
         using Scalar = typename Z::Scalar;
         Scalar total(0);
         for (Eigen::Index j = 0; j < z.cols(); ++j) {
@@ -118,27 +181,29 @@ struct CrossEntropy {
     }
 
     /// δᴸ = (Σⱼ yⱼ) a − y per column: equation (1) with the softmax Jacobian multiplied out.
-    template <class Activation, class State, class Y>
-    static void output_delta(const Activation&, State& state, const Eigen::MatrixBase<Y>& y) {
-        for (Eigen::Index j = 0; j < y.cols(); ++j) {
-            state.delta.col(j) = y.col(j).sum() * state.a.col(j) - y.col(j);
-        }
+    template <class A, class Y, class D>
+    static void fused_delta(const Eigen::MatrixBase<A>& a, const Eigen::MatrixBase<Y>& y,
+                            Eigen::MatrixBase<D>& delta) {
+        for (Eigen::Index j = 0; j < y.cols(); ++j)
+            delta.col(j) = y.col(j).sum() * a.col(j) - y.col(j);
     }
 };
 
 /// C = −Σⱼ [yⱼ log aⱼ + (1 − yⱼ) log(1 − aⱼ)] with a = σ(z), for sigmoid outputs only. The cost is
 /// computed from the logits as Σⱼ max(zⱼ, 0) − zⱼyⱼ + log(1 + e^−|zⱼ|), finite for any z, and the
-/// sigmoid derivative cancels: δᴸ = a − y. state.da is not formed.
+/// sigmoid derivative cancels: δᴸ = a − y. ∂C/∂a is not formed.
 struct BinaryCrossEntropy {
-    /// "BinaryCrossEntropy", for messages.
+    /// "BinaryCrossEntropy", for messages and model files.
     static constexpr const char* name() { return "BinaryCrossEntropy"; }
     /// Sigmoid outputs only.
-    static constexpr bool accepts(ActivationKind kind) { return kind == ActivationKind::sigmoid; }
+    static constexpr const char* output_activation() { return "sigmoid"; }
+    /// Each output its own yes/no question.
+    static constexpr Accuracy accuracy = Accuracy::threshold;
 
     /// Mean over the batch of Σⱼ max(zⱼ, 0) − zⱼyⱼ + log(1 + e^−|zⱼ|).
-    template <class Activation, class Z, class A, class Y>
-    static typename Z::Scalar cost(const Activation&, const Eigen::MatrixBase<Z>& z,
-                                   const Eigen::MatrixBase<A>&, const Eigen::MatrixBase<Y>& y) {
+    template <class Z, class Y>
+    static typename Z::Scalar fused_cost(const Eigen::MatrixBase<Z>& z,
+                                         const Eigen::MatrixBase<Y>& y) {
         using Scalar = typename Z::Scalar;
         const Scalar total = (z.array().max(Scalar(0)) - z.array() * y.array() +
                               (-z.array().abs()).exp().log1p())
@@ -147,9 +212,10 @@ struct BinaryCrossEntropy {
     }
 
     /// δᴸ = a − y: equation (1) with σ'(z) multiplied out.
-    template <class Activation, class State, class Y>
-    static void output_delta(const Activation&, State& state, const Eigen::MatrixBase<Y>& y) {
-        state.delta = state.a - y;
+    template <class A, class Y, class D>
+    static void fused_delta(const Eigen::MatrixBase<A>& a, const Eigen::MatrixBase<Y>& y,
+                            Eigen::MatrixBase<D>& delta) {
+        delta.derived() = a - y;
     }
 };
 

@@ -22,7 +22,7 @@
 #include <nabla/io/idx.hpp>
 #include <nabla/io/model_file.hpp>
 #include <nabla/layer.hpp>
-#include <nabla/layer_state.hpp>
+#include <nabla/layers/dense.hpp>
 #include <nabla/loss.hpp>
 #include <nabla/metrics.hpp>
 #include <nabla/network.hpp>
@@ -30,6 +30,7 @@
 #include <nabla/optim/rmsprop.hpp>
 #include <nabla/optim/schedule.hpp>
 #include <nabla/optim/sgd.hpp>
+#include <nabla/parameters.hpp>
 #include <nabla/parallel/data_parallel.hpp>
 #include <nabla/parallel/thread_pool.hpp>
 #include <nabla/progress.hpp>

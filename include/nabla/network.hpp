@@ -6,6 +6,8 @@
 #include <nabla/error.hpp>
 #include <nabla/init.hpp>
 #include <nabla/layer.hpp>
+#include <nabla/layers/dense.hpp>
+#include <nabla/loss.hpp>
 #include <nabla/random.hpp>
 #include <nabla/workspace.hpp>
 
@@ -21,13 +23,30 @@ namespace nabla {
 
 namespace detail {
 
-/// True when the loss fits the output activation, or when only run time can tell (AnyActivation).
-template <class Loss, class Activation>
+/// True when the loss fits the output layer's activation, or when only run time can tell
+/// (AnyActivation).
+template <class Loss, class Last>
 constexpr bool loss_fits_at_compile_time() {
-    if constexpr (std::is_same_v<Activation, AnyActivation>)
+    if constexpr (!has_activation_v<Last>)
+        return LossTraits<Loss>::output_activation().empty();
+    else if constexpr (std::is_same_v<typename Last::Activation, AnyActivation>)
         return true;
     else
-        return Loss::accepts(Activation::kind());
+        return LossTraits<Loss>::accepts(Last::Activation::name());
+}
+
+template <class L, class Init, class = void>
+struct HasInitialize : std::false_type {};
+template <class L, class Init>
+struct HasInitialize<L, Init,
+                     std::void_t<decltype(std::declval<L&>().initialize(
+                         std::declval<const Init&>(), std::size_t(0), std::declval<Rng&>()))>>
+    : std::true_type {};
+
+/// Fills the parameters of `layer` (zero-based `index`) with `init`, when it has any to fill.
+template <class Layer, class Init>
+void initialize_layer(Layer& layer, const Init& init, std::size_t index, Rng& rng) {
+    if constexpr (HasInitialize<Layer, Init>::value) layer.initialize(init, index, rng);
 }
 
 /// True when every layer's sizes are fixed at compile time.
@@ -95,7 +114,7 @@ public:
     static_assert(detail::layers_chain<LayerTuple>(std::make_index_sequence<count - 1>{}),
                   "NABLA_LAYER_SIZES_DO_NOT_CHAIN: a layer's Inputs must equal the Outputs of the "
                   "layer before it");
-    static_assert(detail::loss_fits_at_compile_time<Loss, typename Last::Activation>(),
+    static_assert(detail::loss_fits_at_compile_time<Loss, Last>(),
                   "NABLA_LOSS_DOES_NOT_FIT_THE_OUTPUT_ACTIVATION: CrossEntropy needs Softmax, "
                   "BinaryCrossEntropy needs Sigmoid");
 
@@ -184,9 +203,7 @@ public:
         detail::check_initializer_fits(init, count);
         Rng rng(seed);
         for_each_layer([&](auto& layer, auto i) {
-            const InitContext context{static_cast<std::size_t>(i), layer.activation().kind()};
-            detail::apply_initializer(init, detail::LayerAccess::weights(layer),
-                                      detail::LayerAccess::bias(layer), context, rng);
+            detail::initialize_layer(layer, init, static_cast<std::size_t>(i), rng);
         });
     }
 
@@ -208,12 +225,14 @@ private:
 
     void finish_construction() {
         for_each_layer([&](auto& layer, auto i) {
-            detail::LayerAccess::set_number(layer, int(i) + 1);
-            if constexpr (decltype(i)::value > 0)
-                detail::check_layers_chain(layer, std::get<decltype(i)::value - 1>(m_layers));
+            if constexpr (detail::HasSetNumber<std::decay_t<decltype(layer)>>::value)
+                layer.set_number(int(i) + 1);
+            if constexpr (decltype(i)::value > 0) {
+                detail::check_layers_chain(layer, std::get<decltype(i)::value - 1>(m_layers),
+                                           i + 1);
+            }
         });
-        if constexpr (std::is_same_v<typename Last::Activation, AnyActivation>)
-            detail::check_loss_fits<Loss>(std::get<count - 1>(m_layers).activation().kind());
+        detail::check_loss_fits<Loss>(std::get<count - 1>(m_layers), count);
     }
 
     template <class Self, class F, std::size_t... I>

@@ -1,9 +1,9 @@
 #pragma once
 
-#include <nabla/detail/batches.hpp>
 #include <nabla/detail/format.hpp>
 #include <nabla/error.hpp>
-#include <nabla/parallel/data_parallel.hpp>
+#include <nabla/fit.hpp>
+#include <nabla/optim/sgd.hpp>
 
 #include <Eigen/Core>
 #include <cmath>
@@ -25,25 +25,6 @@ struct TrainOptions {
     int threads = 1;
 };
 
-namespace detail {
-
-inline void check_train_options(const TrainOptions& options) {
-    if (options.epochs < 0) {
-        throw ConfigError(cat("train: epochs must be 0 or more, got ", options.epochs));
-    }
-    if (options.batch_size < 1) {
-        throw ConfigError(cat("train: batch_size must be at least 1, got ", options.batch_size));
-    }
-    if (options.threads < 1)
-        throw ConfigError(cat("train: threads must be at least 1, got ", options.threads));
-    if (!(std::isfinite(options.learning_rate) && options.learning_rate > 0)) {
-        throw ConfigError(
-            cat("train: learning_rate must be positive and finite, got ", options.learning_rate));
-    }
-}
-
-}  // namespace detail
-
 /// Mini-batch gradient descent, as the notes end: each epoch shuffles the samples (x: inputs ×
 /// samples, y: outputs × samples) with a generator seeded by options.seed, cuts them into
 /// batches of options.batch_size (the last, smaller batch is used, not dropped), and for each
@@ -51,48 +32,38 @@ inline void check_train_options(const TrainOptions& options) {
 /// each epoch over its samples, taken while the epoch trains. One seed gives the same weights
 /// bit for bit. Buffers are sized before the first epoch; the steps allocate nothing.
 ///
+/// It is fit() with a plain Sgd of rate options.learning_rate, without progress output or
+/// flushing of denormals, returning the epochs' losses.
+///
 /// Throws ShapeError for x and y that do not fit the network or each other, ConfigError for
 /// options out of range, and NumericalError naming the epoch and batch when a loss or gradient
 /// is not finite: the weights are then those from before that step.
 template <class Net, class X, class Y>
 std::vector<double> train(Net& net, const Eigen::MatrixBase<X>& x, const Eigen::MatrixBase<Y>& y,
                           const TrainOptions& options) {
-    detail::check_train_options(options);
+    FitOptions fit_options;
+    fit_options.epochs = options.epochs;
+    fit_options.batch_size = options.batch_size;
+    fit_options.seed = options.seed;
+    fit_options.shuffle = options.shuffle;
+    fit_options.threads = options.threads;
+    fit_options.progress.mode = ProgressMode::silent;
+    fit_options.flush_denormals = false;
+    detail::check_fit_options(fit_options, false, "train");
+    if (!(std::isfinite(options.learning_rate) && options.learning_rate > 0)) {
+        throw ConfigError(detail::cat("train: learning_rate must be positive and finite, got ",
+                                      options.learning_rate));
+    }
     net.check_inputs(x);
     net.check_targets(y, x.cols());
 
-    std::optional<DataParallel<Net>> parallel;
-    if (options.threads > 1) parallel.emplace(options.threads);
-    detail::MiniBatches<Net> batches(net, x.cols(), options.batch_size, options.seed,
-                                     options.shuffle, !parallel);
-    std::vector<double> epoch_losses;
-    epoch_losses.reserve(static_cast<std::size_t>(options.epochs));
-    const auto learning_rate = typename Net::Scalar(options.learning_rate);
-
-    for (int epoch = 1; epoch <= options.epochs; ++epoch) {
-        batches.next_epoch();
-        double loss_sum = 0;
-        for (Eigen::Index b = 0; b < batches.batches(); ++b) {
-            detail::BatchBuffers<Net>& batch = batches.load(b, x, y);
-            const auto where = [&] {
-                return detail::cat("train: epoch ", epoch, ", batch ", b + 1, " of ",
-                                   batches.batches());
-            };
-            typename Net::Scalar cost = 0;
-            if (parallel) {
-                cost = parallel->backward(net, batch.ws.input(), batch.targets);
-                Net::check_finite(cost, *parallel, where);
-                parallel->update(net, learning_rate);
-            } else {
-                cost = net.run_backward(batch.ws, batch.targets);
-                Net::check_finite(cost, batch.ws, where);
-                net.update(batch.ws, learning_rate);
-            }
-            loss_sum += double(cost) * double(batch.targets.cols());
-        }
-        epoch_losses.push_back(loss_sum / double(batches.samples()));
-    }
-    return epoch_losses;
+    Sgd sgd(options.learning_rate);
+    const History history =
+        detail::fit_loop(net, sgd, x, y, detail::NoValidation{}, fit_options, "train");
+    std::vector<double> losses;
+    losses.reserve(history.epochs.size());
+    for (const EpochRecord& record : history.epochs) losses.push_back(record.loss);
+    return losses;
 }
 
 }  // namespace nabla

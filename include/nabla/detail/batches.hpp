@@ -61,6 +61,13 @@ public:
         std::iota(m_order.begin(), m_order.end(), Eigen::Index(0));
     }
 
+    /// Seeds the generators of the workspaces' training passes (dropout masks): the full-size
+    /// and the tail workspace draw different masks, both fixed by `seed`.
+    void seed_workspaces(std::uint64_t seed) {
+        m_full.ws.seed(seed ^ 0xD1B54A32D192ED03ULL);
+        m_tail.ws.seed(seed ^ 0x8CB92BA72F3D8DD7ULL);
+    }
+
     /// The batches of one epoch.
     Eigen::Index batches() const { return m_batches; }
     /// The samples of one epoch.

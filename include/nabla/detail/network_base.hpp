@@ -1,31 +1,32 @@
 #pragma once
 
-#include <nabla/activation.hpp>
+#include <nabla/detail/all_finite.hpp>
 #include <nabla/detail/finite_step.hpp>
 #include <nabla/detail/format.hpp>
 #include <nabla/detail/option_checks.hpp>
 #include <nabla/detail/small.hpp>
 #include <nabla/error.hpp>
+#include <nabla/layer.hpp>
+#include <nabla/loss.hpp>
+#include <nabla/parameters.hpp>
 
 #include <Eigen/Core>
 #include <cmath>
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <type_traits>
-
-namespace nabla {
-template <class Net>
-class DataParallel;
-}  // namespace nabla
 
 namespace nabla::detail {
 
-/// Throws ShapeError unless `layer` takes as many inputs as `below` gives outputs.
+/// Throws ShapeError unless `layer` (number `number`, from 1) takes as many inputs as `below`
+/// gives outputs.
 template <class Layer, class Below>
-void check_layers_chain(const Layer& layer, const Below& below) {
+void check_layers_chain(const Layer& layer, const Below& below, std::size_t number) {
     if (layer.inputs() != below.outputs()) {
-        throw ShapeError(cat(layer.name(), " has ", layer.inputs(), " inputs but ", below.name(),
-                             " has ", below.outputs(), " outputs"));
+        throw ShapeError(cat(layer_name(layer, number), " has ", layer.inputs(), " inputs but ",
+                             layer_name(below, number - 1), " has ", below.outputs(),
+                             " outputs"));
     }
 }
 
@@ -53,56 +54,82 @@ void check_layer_sizes(const char* network, std::size_t number, Eigen::Index inp
     }
 }
 
-/// Throws ConfigError unless `Loss` can be computed on an output activation of this kind.
-template <class Loss>
-void check_loss_fits(ActivationKind output) {
-    if (!Loss::accepts(output)) {
+/// The name of the output activation of `layer`, or "" for a layer without one.
+template <class Layer>
+std::string_view output_activation_name(const Layer& layer) {
+    if constexpr (has_activation_v<Layer>)
+        return layer.activation().name();
+    else
+        return "";
+}
+
+/// Throws ConfigError unless `Loss` can be computed on the output of `layer` (number `number`).
+template <class Loss, class Layer>
+void check_loss_fits(const Layer& layer, std::size_t number) {
+    constexpr std::string_view needed = LossTraits<Loss>::output_activation();
+    const std::string_view output = output_activation_name(layer);
+    if (!LossTraits<Loss>::accepts(output) || (LossTraits<Loss>::fused && output.empty())) {
         throw ConfigError(cat("the loss ", Loss::name(), " does not fit the output activation ",
-                              to_string(output),
-                              ": CrossEntropy needs softmax, BinaryCrossEntropy needs sigmoid"));
+                              output.empty() ? std::string("(none)") : std::string(output),
+                              " of ", layer_name(layer, number), ": ", Loss::name(), " needs ",
+                              needed,
+                              " (CrossEntropy needs softmax, BinaryCrossEntropy needs sigmoid)"));
     }
 }
 
 /// The passes every network shares, written once over the derived network's layers. The
 /// derived class provides layer(i), for_each_layer(f), for_each_layer_reverse(f) (f gets a layer
 /// and its index: a std::integral_constant for Network, a std::size_t for DynamicNetwork),
-/// last_index(), inputs() and outputs(). Only the loops differ: a tuple unrolled at compile time
-/// or a vector walked at run time.
+/// first_index(), last_index(), layer_count(), inputs(), outputs() and parameter_count(). Only
+/// the loops differ: a tuple unrolled at compile time or a vector walked at run time.
 template <class Derived, class Scalar>
 class NetworkBase {
 public:
-    /// Forward pass (§1.2): z = W a + b, a = σ(z), layer by layer. `x` is inputs × batch, one
-    /// sample per column; returns aᴸ (outputs × batch), which lives in `ws`.
+    /// Forward pass (§1.2): z = W a + b, a = σ(z), layer by layer, as for prediction (dropout
+    /// off). `x` is inputs × batch, one sample per column; returns aᴸ (outputs × batch), which
+    /// lives in `ws`.
     template <class X, class Workspace>
     const auto& forward(const Eigen::MatrixBase<X>& x, Workspace& ws) const {
         load(x, ws);
-        return forward_prepared(ws, ws.input());
+        return forward_prepared(ws, ws.input(), Pass{PassKind::predict, &ws.rng()});
     }
 
-    /// Forward pass, then the backward pass of equations (1)–(6) for the targets `y` (outputs ×
-    /// batch). Afterwards ws holds every zˡ, aˡ, δˡ, ∂C/∂Wˡ and ∂C/∂bˡ, each gradient the mean
-    /// over the batch. Returns the batch cost C.
+    /// A training forward pass, then the backward pass of equations (1)–(6) for the targets `y`
+    /// (outputs × batch). Afterwards ws holds every zˡ, aˡ, δˡ, ∂C/∂Wˡ and ∂C/∂bˡ, each gradient
+    /// the mean over the batch. Returns the batch cost C.
     template <class X, class Y, class Workspace>
-    auto backward(const Eigen::MatrixBase<X>& x, const Eigen::MatrixBase<Y>& y,
-                  Workspace& ws) const {
+    Scalar backward(const Eigen::MatrixBase<X>& x, const Eigen::MatrixBase<Y>& y,
+                    Workspace& ws) const {
         load(x, ws);
         return backward_prepared(ws, y);
     }
 
-    /// The batch cost C of `x` against `y` (forward pass only).
+    /// The batch cost C of `x` against `y` (forward pass only, as for prediction).
     template <class X, class Y, class Workspace>
-    auto loss(const Eigen::MatrixBase<X>& x, const Eigen::MatrixBase<Y>& y, Workspace& ws) const {
+    Scalar loss(const Eigen::MatrixBase<X>& x, const Eigen::MatrixBase<Y>& y,
+                Workspace& ws) const {
         load(x, ws);
         check_targets(y, ws.batch_size());
-        forward_prepared(ws, ws.input());
+        forward_prepared(ws, ws.input(), Pass{PassKind::predict, &ws.rng()});
         return cost(ws, y);
     }
 
     /// The batch cost C of `x` against `y`, with a workspace of its own.
     template <class X, class Y, class D = Derived>
-    auto loss(const Eigen::MatrixBase<X>& x, const Eigen::MatrixBase<Y>& y) const {
+    Scalar loss(const Eigen::MatrixBase<X>& x, const Eigen::MatrixBase<Y>& y) const {
         typename D::template Workspace<> ws;
         return loss(x, y, ws);
+    }
+
+    /// The cost of `x` against `y` through the same sub-network as the training pass that last
+    /// ran on `ws`: dropout reuses that pass's masks. What gradient_check() differentiates.
+    template <class X, class Y, class Workspace>
+    Scalar replay_loss(const Eigen::MatrixBase<X>& x, const Eigen::MatrixBase<Y>& y,
+                       Workspace& ws) const {
+        load(x, ws);
+        check_targets(y, ws.batch_size());
+        forward_prepared(ws, ws.input(), Pass{PassKind::replay, &ws.rng()});
+        return cost(ws, y);
     }
 
     /// aᴸ for `x` (inputs × batch) as a matrix of its own, outputs × batch. Allocates a
@@ -113,13 +140,13 @@ public:
         return forward(x, ws);
     }
 
-    /// ∂C/∂x = (W¹)ᵀδ¹ (§2.4.2 applied to the first layer), inputs × batch, after backward() on
-    /// `ws`: how the cost moves with each input. Like δ and ∂C/∂a, it is per sample: column k is
-    /// the gradient of sample k's own cost (the batch mean's is that divided by the batch size).
+    /// ∂C/∂x (§2.4.2 applied to the first layer), inputs × batch, after backward() on `ws`: how
+    /// the cost moves with each input. Like δ and ∂C/∂a, it is per sample: column k is the
+    /// gradient of sample k's own cost (the batch mean's is that divided by the batch size).
     /// Kept out of backward() because training never needs it.
     template <class Workspace>
     const auto& input_gradient(Workspace& ws) const {
-        check_gradients(ws, "input_gradient");
+        check_gradients(derived(), ws, "input_gradient");
         const auto first = derived().first_index();
         auto& gradient = ws.da_below(first);
         gradient.resize(ws.input().rows(), ws.input().cols());
@@ -127,51 +154,69 @@ public:
         return ws.input_gradient();
     }
 
+    /// The number of parameters: every entry of every W and b.
+    Eigen::Index parameter_count() const {
+        Eigen::Index count = 0;
+        derived().for_each_layer([&](const auto& layer, auto) { count += layer.parameter_count(); });
+        return count;
+    }
+
     /// One step of gradient descent with the gradients in `ws`: W ← W − η∇W, b ← b − η∇b.
     template <class Workspace>
     void update(const Workspace& ws, Scalar learning_rate) {
-        check_gradients(ws, "update");
-        derived().for_each_layer(
-            [&](auto& layer, auto i) { layer.update(ws.layer(i), learning_rate); });
+        check_gradients(derived(), ws, "update");
+        descend_stored(ws, learning_rate);
     }
 
     /// One step of gradient descent on the batch `x` against `y`: backward(), then update(),
     /// unless the cost or a gradient is not finite, in which case it throws NumericalError and
     /// leaves the weights as they were. Returns the batch cost. Faster than the two calls, and
-    /// equal to them up to rounding: each layer large enough for detail::gemm adds (η/n) δaᵀ
-    /// straight into W (∂C/∂W is never stored; the check is made on δ and a, see
+    /// equal to them up to rounding: each layer large enough for GEMM adds (η/n) δaᵀ straight
+    /// into W (∂C/∂W is never stored; the check is made on δ and a, see
     /// detail/finite_step.hpp), and x is read where it is when it lives in memory. Afterwards ws
     /// holds every zˡ, aˡ and δˡ, but no gradients (has_gradients() is false) and not necessarily
     /// x: use backward() and update() to see them. Throws ConfigError unless η is positive and
-    /// finite. train() and fit() keep the stored ∂C/∂W (fit with Sgd is train() bit for bit).
+    /// finite. fit() with a plain Sgd takes this step.
     template <class X, class Y, class Workspace>
-    auto train_step(const Eigen::MatrixBase<X>& x, const Eigen::MatrixBase<Y>& y, Workspace& ws,
-                    Scalar learning_rate) {
+    Scalar train_step(const Eigen::MatrixBase<X>& x, const Eigen::MatrixBase<Y>& y,
+                      Workspace& ws, Scalar learning_rate) {
+        const auto where = [] { return std::string("train_step"); };
         if constexpr (reads_memory<X>()) {
             check_inputs(x);
             ws.prepare(derived(), x.cols());
-            return step_prepared(ws, x, y, learning_rate);
+            return step_prepared(ws, x, y, learning_rate, where);
         } else {
             load(x, ws);  // an expression: evaluated once, not once per read
-            return step_prepared(ws, ws.input(), y, learning_rate);
+            return step_prepared(ws, ws.input(), y, learning_rate, where);
         }
     }
 
-    /// The forward pass on the batch already in ws.input() (filled after ws.prepare(net, n));
-    /// returns aᴸ. Throws ShapeError when ws.input() does not fit the network.
+    /// The forward pass (as for prediction) on the batch already in ws.input() (filled after
+    /// ws.prepare(net, n)); returns aᴸ. Throws ShapeError when ws.input() does not fit.
     template <class Workspace>
     const auto& run_forward(Workspace& ws) const {
         check_inputs(ws.input());
         ws.prepare(derived(), ws.input().cols());
-        return forward_prepared(ws, ws.input());
+        return forward_prepared(ws, ws.input(), Pass{PassKind::predict, &ws.rng()});
     }
 
     /// forward + backward on the batch already in ws.input(); returns the batch cost.
     template <class Workspace, class Y>
-    auto run_backward(Workspace& ws, const Eigen::MatrixBase<Y>& y) const {
+    Scalar run_backward(Workspace& ws, const Eigen::MatrixBase<Y>& y) const {
         check_inputs(ws.input());
         ws.prepare(derived(), ws.input().cols());
         return backward_prepared(ws, y);
+    }
+
+    /// train_step() on the batch already in ws.input(); returns the batch cost. A refused step
+    /// throws NumericalError whose message starts with where() (fit() names the epoch and
+    /// batch).
+    template <class Workspace, class Y, class Where>
+    Scalar run_train_step(Workspace& ws, const Eigen::MatrixBase<Y>& y, Scalar learning_rate,
+                          const Where& where) {
+        check_inputs(ws.input());
+        ws.prepare(derived(), ws.input().cols());
+        return step_prepared(ws, ws.input(), y, learning_rate, where);
     }
 
     /// Throws NumericalError naming where() unless the cost and every gradient in ws are finite.
@@ -218,9 +263,39 @@ public:
         }
         if (x.cols() == 0) throw ShapeError("the batch is empty (0 columns)");
         if (x.rows() != derived().inputs()) {
-            throw ShapeError(cat(derived().layer(derived().first_index()).name(), ": input has ",
-                                 x.rows(), " rows, the layer expects ", derived().inputs()));
+            throw ShapeError(cat(layer_name(derived().layer(derived().first_index()), 1),
+                                 ": input has ", x.rows(), " rows, the layer expects ",
+                                 derived().inputs()));
         }
+    }
+
+    /// The training forward pass and the backward pass of the batch x (inputs × batch, ws
+    /// prepared for it) against targets `y` already checked: (1) at the output, then for each
+    /// layer from the output down its error terms and, where store(layer, i, aˡ⁻¹) says so, its
+    /// gradients (2), (3), (5), (6), then ∂C/∂a for the layer below. Returns C. DataParallel runs
+    /// it on each shard of a batch.
+    template <class Workspace, class X, class Y, class Store>
+    Scalar backward_pass(Workspace& ws, const Eigen::MatrixBase<X>& x,
+                         const Eigen::MatrixBase<Y>& y, Store&& store) const {
+        forward_prepared(ws, x, Pass{PassKind::train, &ws.rng()});
+        const Scalar c = cost(ws, y);
+        const auto last = derived().last_index();
+        using Loss = typename Derived::Loss;
+        auto& output = ws.layer(last);
+        if constexpr (LossTraits<Loss>::fused)
+            Loss::fused_delta(output.a, y, output.delta);  // (1), the loss's own δᴸ
+        else
+            Loss::gradient(output.a, y, output.da);  // ∂C/∂aᴸ, for (1)
+        derived().for_each_layer_reverse([&](const auto& layer, auto i) {
+            with_input(ws, x, i, [&](const auto& input) {
+                BackwardPass how;
+                how.delta_given = LossTraits<Loss>::fused && i == last;
+                how.store_gradients = store(layer, i, input);
+                layer.backward(input, ws.layer(i), how);
+            });
+            if (i != derived().first_index()) layer.propagate(ws.layer(i), ws.da_below(i));
+        });
+        return c;
     }
 
 private:
@@ -244,119 +319,108 @@ private:
 
     // The forward pass of the batch x (inputs × batch, ws prepared for it); returns aᴸ.
     template <class Workspace, class X>
-    const auto& forward_prepared(Workspace& ws, const Eigen::MatrixBase<X>& x) const {
-        ws.m_has_gradients = false;
+    const auto& forward_prepared(Workspace& ws, const Eigen::MatrixBase<X>& x,
+                                 const Pass& pass) const {
+        ws.set_has_gradients(false);
         derived().for_each_layer([&](const auto& layer, auto i) {
-            with_input(ws, x, i, [&](const auto& input) { layer.forward(input, ws.layer(i)); });
+            with_input(ws, x, i, [&](const auto& input) { layer.forward(input, ws.layer(i), pass); });
         });
         return ws.output();
     }
 
     template <class Workspace, class Y>
-    auto backward_prepared(Workspace& ws, const Eigen::MatrixBase<Y>& y) const {
+    Scalar backward_prepared(Workspace& ws, const Eigen::MatrixBase<Y>& y) const {
         check_targets(y, ws.batch_size());
-        const auto c = forward_and_deltas(
-            ws, ws.input(), y, [&](const auto& layer, auto i, const auto& input) {
-                layer.gradients(input, ws.layer(i));  // (2), (3), (5), (6)
-            });
-        ws.m_has_gradients = true;
+        const Scalar c = backward_pass(ws, ws.input(), y, [](const auto&...) { return true; });
+        ws.set_has_gradients(true);
         return c;
+    }
+
+    // True when train_step folds layer's step into its parameters for this input.
+    template <class Layer, class Input>
+    static bool folds(const Layer& layer, const Input& input) {
+        if constexpr (can_descend_v<Layer, Input>)
+            return layer.template folds_step<Input>(input.cols());
+        else
+            return false;
     }
 
     // train_step on the batch x (ws prepared for it). The step is folded into W layer by layer
     // only once every layer's step is known to be finite, so that a refused step changes nothing.
-    template <class Workspace, class X, class Y>
-    auto step_prepared(Workspace& ws, const Eigen::MatrixBase<X>& x,
-                       const Eigen::MatrixBase<Y>& y, Scalar learning_rate) {
-        const auto where = [] { return std::string("train_step"); };
+    template <class Workspace, class X, class Y, class Where>
+    Scalar step_prepared(Workspace& ws, const Eigen::MatrixBase<X>& x,
+                         const Eigen::MatrixBase<Y>& y, Scalar learning_rate,
+                         const Where& where) {
         check_positive_option("train_step", "the learning rate", double(learning_rate));
         check_targets(y, ws.batch_size());
-        const Eigen::Index n = ws.batch_size();
-        bool finite = true;  // every stored gradient finite, every folded step bounded
-        const auto c =
-            forward_and_deltas(ws, x, y, [&](const auto& layer, auto i, const auto& input) {
-                using Input = std::decay_t<decltype(input)>;
-                if (layer.template folds_step<Input>(n)) {
-                    finite = finite && step_is_finite(ws.layer(i).delta, input, learning_rate);
-                } else {
-                    layer.gradients(input, ws.layer(i));  // (2), (3), (5), (6)
-                }
-            });
-        // The stored gradients are checked once the pass is done: checked inside it, the
-        // [2,3,2] network's step measured about 10% slower.
+        bool finite = true;  // every folded step bounded
+        const Scalar c = backward_pass(ws, x, y, [&](const auto& layer, auto i, const auto& input) {
+            if (!folds(layer, input)) return true;
+            finite = finite && layer.step_is_finite(input, ws.layer(i), learning_rate);
+            return false;
+        });
+        // The stored gradients (small layers, layers that do not fold) are checked once the pass
+        // is done: checked inside it, the [2,3,2] network's step measured about 10% slower.
         derived().for_each_layer([&](const auto& layer, auto i) {
             with_input(ws, x, i, [&](const auto& input) {
-                using Input = std::decay_t<decltype(input)>;
-                if (!layer.template folds_step<Input>(n))
-                    finite = finite && ws.layer(i).gradients_finite();
+                if (!folds(layer, input)) finite = finite && stored_finite(ws, i, layer);
             });
         });
         if (finite && std::isfinite(c)) {
             derived().for_each_layer([&](auto& layer, auto i) {
                 with_input(ws, x, i, [&](const auto& input) {
-                    using Input = std::decay_t<decltype(input)>;
-                    if (layer.template folds_step<Input>(n))
-                        layer.descend(input, ws.layer(i), learning_rate);
-                    else
-                        layer.update(ws.layer(i), learning_rate);
+                    if constexpr (can_descend_v<std::decay_t<decltype(layer)>,
+                                                std::decay_t<decltype(input)>>) {
+                        if (folds(layer, input)) {
+                            layer.descend(input, ws.layer(i), learning_rate);
+                            return;
+                        }
+                    }
+                    descend_layer(ws, i, layer, learning_rate);
                 });
             });
             return c;
         }
-        // A NaN or infinity somewhere, or values too near overflow to tell: store the folded
-        // layers' gradients too, and let the usual check refuse the step with its usual message.
-        derived().for_each_layer([&](const auto& layer, auto i) {
+        // A NaN or infinity somewhere, or values too near overflow to tell: store every
+        // gradient, and let the usual check refuse the step with its usual message.
+        derived().for_each_layer_reverse([&](const auto& layer, auto i) {
             with_input(ws, x, i, [&](const auto& input) {
-                using Input = std::decay_t<decltype(input)>;
-                if (layer.template folds_step<Input>(n)) layer.gradients(input, ws.layer(i));
+                if (!folds(layer, input)) return;
+                BackwardPass how;
+                how.delta_given = true;  // δ is in the state already
+                layer.backward(input, ws.layer(i), how);
             });
         });
-        ws.m_has_gradients = true;
+        ws.set_has_gradients(true);
         check_finite(c, ws, where);
         update(ws, learning_rate);
-        ws.m_has_gradients = false;
+        ws.set_has_gradients(false);
         return c;
     }
 
-    // DataParallel runs the same pass on each shard and sums the gradients across shards.
-    template <class Net>
-    friend class nabla::DataParallel;
+    // True when layer i's stored gradients in ws are finite.
+    template <class Workspace, class I, class Layer>
+    static bool stored_finite(const Workspace& ws, I i, const Layer& layer) {
+        const auto& record = ws.record(static_cast<std::size_t>(i));
+        return all_finite(ws.gradient_vector().segment(record.offset, layer.parameter_count()));
+    }
 
-    // The forward pass, the cost C and every δˡ of the batch x (ws prepared for it) against
-    // targets `y` already checked: (1) at the output, (4) below it. `at_delta(layer, i, aˡ⁻¹)`
-    // runs as soon as δˡ is known (while δˡ and aˡ⁻¹ are still in cache), from the output layer
-    // down. Returns C.
-    template <class Workspace, class X, class Y, class AtDelta>
-    auto forward_and_deltas(Workspace& ws, const Eigen::MatrixBase<X>& x,
-                            const Eigen::MatrixBase<Y>& y, AtDelta&& at_delta) const {
-        forward_prepared(ws, x);
-        const auto c = cost(ws, y);
-        const auto last = derived().last_index();
-        derived().layer(last).template output_delta<typename Derived::Loss>(ws.layer(last), y);
-        derived().for_each_layer_reverse([&](const auto& layer, auto i) {
-            if (i != last) layer.hidden_delta(ws.layer(i));  // (4)
-            with_input(ws, x, i, [&](const auto& input) { at_delta(layer, i, input); });
-            if (i > 0) layer.propagate(ws.layer(i), ws.da_below(i));  // (Wˡ)ᵀδˡ for (4) below
+    // W ← W − η∇W, b ← b − η∇b for layer i from the gradients stored in ws.
+    template <class Workspace, class I, class Layer>
+    static void descend_layer(const Workspace& ws, I i, Layer& layer, Scalar learning_rate) {
+        const Scalar* gradient = ws.gradient_vector().data() + ws.record(std::size_t(i)).offset;
+        layer.for_each_parameter([&](auto& p, const char*) {
+            const Eigen::Map<const PlainOf<decltype(p)>> g(gradient, p.rows(), p.cols());
+            p -= learning_rate * g;  // W ← W − η ∂C/∂W (the notes' gradient descent)
+            gradient += p.size();
         });
-        return c;
     }
 
-    // update() and input_gradient() read what backward() left: refuse a workspace that holds
-    // none, or holds them for layers of other sizes, rather than read past a buffer.
+    // Every layer's W ← W − η∇W with the gradients in ws (shapes checked by the caller).
     template <class Workspace>
-    void check_gradients(const Workspace& ws, const char* where) const {
-        if (!ws.has_gradients()) {
-            throw ShapeError(cat(where, ": the workspace holds no gradients; run backward() on "
-                                        "it first"));
-        }
-        derived().for_each_layer([&](const auto& layer, auto i) {
-            const auto& dW = ws.layer(i).dW;
-            if (dW.rows() != layer.outputs() || dW.cols() != layer.inputs()) {
-                throw ShapeError(cat(where, ": the workspace holds gradients of shape ",
-                                     shape(dW.rows(), dW.cols()), " for ", layer.name(),
-                                     ", whose W is ", shape(layer.outputs(), layer.inputs())));
-            }
-        });
+    void descend_stored(const Workspace& ws, Scalar learning_rate) {
+        derived().for_each_layer(
+            [&](auto& layer, auto i) { descend_layer(ws, i, layer, learning_rate); });
     }
 
     template <class X, class Workspace>
@@ -367,10 +431,13 @@ private:
     }
 
     template <class Workspace, class Y>
-    auto cost(const Workspace& ws, const Eigen::MatrixBase<Y>& y) const {
-        const auto last = derived().last_index();
-        const auto& state = ws.layer(last);
-        return Derived::Loss::cost(derived().layer(last).activation(), state.z, state.a, y);
+    Scalar cost(const Workspace& ws, const Eigen::MatrixBase<Y>& y) const {
+        using Loss = typename Derived::Loss;
+        const auto& output = ws.layer(derived().last_index());
+        if constexpr (LossTraits<Loss>::fused)
+            return Loss::fused_cost(output.z, y);
+        else
+            return Loss::cost(output.a, y);
     }
 };
 

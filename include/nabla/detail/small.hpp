@@ -73,61 +73,36 @@ EIGEN_ALWAYS_INLINE Scalar multiply_add(Scalar x, Scalar y, Scalar s) {
     return x * y + s;
 }
 
-/// z = W a + b for a small layer: z(i, j) starts from b(i) and adds W(i, k) a(k, j) for k in
-/// order. `z` is resized to fit. Always inlined, like Eigen's own small products: a call per
-/// layer and pass costs more than the loop.
-template <class Z, class W, class A, class B>
-EIGEN_ALWAYS_INLINE void small_affine(Z& z, const W& w, const A& a, const B& b) {
-    using Scalar = typename Z::Scalar;
-    fit_shape(z, w.rows(), a.cols());
-    for (Eigen::Index j = 0; j < a.cols(); ++j) {
-        for (Eigen::Index i = 0; i < w.rows(); ++i) {
-            Scalar sum = b.coeff(i);
-            for (Eigen::Index k = 0; k < w.cols() && k < small_product_limit; ++k)
-                sum = multiply_add(w.coeff(i, k), a.coeff(k, j), sum);
-            z.coeffRef(i, j) = sum;
+/// dst = α·lhs·rhs, or dst += α·lhs·rhs when `accumulate`, for a small product: each entry
+/// summed over the inner index in order, then scaled (α = 1 is skipped, so a batch of one gives
+/// the sum itself). lhs and rhs may be transposes; dst has its shape already. Always inlined,
+/// like Eigen's own small products: a call per layer and pass costs more than the loop.
+template <class Dst, class Lhs, class Rhs>
+EIGEN_ALWAYS_INLINE void small_product(Dst& dst, const Lhs& lhs, const Rhs& rhs,
+                                       typename Dst::Scalar alpha, bool accumulate) {
+    using Scalar = typename Dst::Scalar;
+    for (Eigen::Index j = 0; j < rhs.cols(); ++j) {
+        for (Eigen::Index i = 0; i < lhs.rows(); ++i) {
+            Scalar sum = lhs.coeff(i, 0) * rhs.coeff(0, j);
+            for (Eigen::Index k = 1; k < lhs.cols() && k < small_product_limit; ++k)
+                sum = multiply_add(lhs.coeff(i, k), rhs.coeff(k, j), sum);
+            if (alpha != Scalar(1)) sum = alpha * sum;
+            dst.coeffRef(i, j) = accumulate ? dst.coeff(i, j) + sum : sum;
         }
     }
 }
 
-/// ∂C/∂W = (1/n) δ aᵀ and ∂C/∂b = (1/n) Σⱼ δ(:, j) for a small layer and a batch of n columns:
-/// each entry summed over the batch in order, then scaled (for n = 1 the factor is exactly 1
-/// and skipped). dW and db are resized to fit.
-template <class GW, class GB, class D, class A>
-EIGEN_ALWAYS_INLINE void small_gradients(GW& dW, GB& db, const D& delta, const A& a) {
-    using Scalar = typename GW::Scalar;
-    const Eigen::Index n = delta.cols();
-    const Scalar inv_batch = Scalar(1) / Scalar(n);
-    fit_shape(dW, delta.rows(), a.rows());
-    fit_shape(db, delta.rows(), 1);
-    for (Eigen::Index k = 0; k < a.rows(); ++k) {
-        for (Eigen::Index i = 0; i < delta.rows(); ++i) {
-            Scalar sum = delta.coeff(i, 0) * a.coeff(k, 0);
-            for (Eigen::Index j = 1; j < n && j < small_product_limit; ++j)
-                sum = multiply_add(delta.coeff(i, j), a.coeff(k, j), sum);
-            dW.coeffRef(i, k) = n == 1 ? sum : inv_batch * sum;
-        }
-    }
-    for (Eigen::Index i = 0; i < delta.rows(); ++i) {
-        Scalar sum = delta.coeff(i, 0);
-        for (Eigen::Index j = 1; j < n && j < small_product_limit; ++j) sum += delta.coeff(i, j);
-        db.coeffRef(i) = n == 1 ? sum : inv_batch * sum;
-    }
-}
-
-/// out = Wᵀδ for a small layer: out(k, j) = Σᵢ W(i, k) δ(i, j), summed over i in order. `out`
-/// is resized to fit.
-template <class Out, class W, class D>
-EIGEN_ALWAYS_INLINE void small_transposed_product(Out& out, const W& w, const D& delta) {
-    using Scalar = typename Out::Scalar;
-    fit_shape(out, w.cols(), delta.cols());
-    for (Eigen::Index j = 0; j < delta.cols(); ++j) {
-        for (Eigen::Index k = 0; k < w.cols(); ++k) {
-            Scalar sum = w.coeff(0, k) * delta.coeff(0, j);
-            for (Eigen::Index i = 1; i < w.rows() && i < small_product_limit; ++i)
-                sum = multiply_add(w.coeff(i, k), delta.coeff(i, j), sum);
-            out.coeffRef(k, j) = sum;
-        }
+/// dst = α·(the sum of each row of m), or dst += that when `accumulate`, for a small m: each row
+/// summed in order, then scaled as small_product() scales.
+template <class Dst, class M>
+EIGEN_ALWAYS_INLINE void small_row_sum(Dst& dst, const M& m, typename Dst::Scalar alpha,
+                                       bool accumulate) {
+    using Scalar = typename Dst::Scalar;
+    for (Eigen::Index i = 0; i < m.rows(); ++i) {
+        Scalar sum = m.coeff(i, 0);
+        for (Eigen::Index j = 1; j < m.cols() && j < small_product_limit; ++j) sum += m.coeff(i, j);
+        if (alpha != Scalar(1)) sum = alpha * sum;
+        dst.coeffRef(i) = accumulate ? dst.coeff(i) + sum : sum;
     }
 }
 

@@ -162,7 +162,7 @@ std::string render(const Net& net, const Workspace* ws, const DotOptions& option
         const Eigen::Index n = layer.outputs();
         const Eigen::Index drawn = std::min(n, limit);
         const Eigen::Index drawn_below = std::min(layer.inputs(), limit);
-        const std::string activation(to_string(layer.activation().kind()));
+        const std::string activation(layer.activation().name());
         open_cluster(out, l, cat(l == count ? "output" : "layer ", l == count ? "" : cat(l),
                                  ": ", plural(n, "neuron"), ", ", activation));
         for (Eigen::Index j = 0; j < drawn; ++j) {

@@ -25,7 +25,9 @@
 #include <nabla/error.hpp>
 #include <nabla/io/atomic_file.hpp>
 #include <nabla/io/checksum.hpp>
-#include <nabla/layer.hpp>
+#include <nabla/layers/dense.hpp>
+#include <nabla/loss.hpp>
+#include <nabla/parameters.hpp>
 
 #include <Eigen/Core>
 #include <cerrno>
@@ -42,6 +44,7 @@
 #include <ostream>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <type_traits>
 #include <utility>
@@ -760,7 +763,7 @@ void check_loss(const ModelInfo& info, const std::string& name) {
                             ", the network type uses ", Loss::name()));
     }
     const AnyActivation& output = info.layers.back().activation;
-    if (!Loss::accepts(output.kind())) {
+    if (!LossTraits<Loss>::accepts(output.name())) {
         throw FileError(cat(name, ": the loss ", info.loss, " does not fit the output "
                             "activation ", output.name(), " of layer ", info.layers.size()));
     }
@@ -770,10 +773,12 @@ void check_loss(const ModelInfo& info, const std::string& name) {
 /// a matrix of the same size does not allocate.
 template <class Net, class Scalar>
 void commit(Net& net, StagedModel<Scalar>& model) {
-    net.for_each_layer([&](auto& layer, auto i) {
-        StagedLayer<Scalar>& staged = model.layers[static_cast<std::size_t>(i)];
-        LayerAccess::weights(layer) = std::move(staged.weights);
-        LayerAccess::bias(layer) = std::move(staged.bias);
+    for_each_parameter(net, [&](auto& block, const ParameterInfo& info) {
+        StagedLayer<Scalar>& staged = model.layers[info.layer];
+        if (std::string_view(info.name) == "W")
+            block.reshaped() = staged.weights.reshaped();
+        else
+            block.reshaped() = staged.bias.reshaped();
     });
 }
 
@@ -787,8 +792,8 @@ DynamicNetwork<Scalar, Loss> build_network(StagedModel<Scalar>& model, const std
     for (std::size_t l = 0; l < model.layers.size(); ++l) {
         const ModelLayerInfo& stored = model.info.layers[l];
         layers.emplace_back(stored.inputs, stored.outputs, stored.activation);
-        LayerAccess::weights(layers.back()) = std::move(model.layers[l].weights);
-        LayerAccess::bias(layers.back()) = std::move(model.layers[l].bias);
+        layers.back().set_weights(model.layers[l].weights);
+        layers.back().set_bias(model.layers[l].bias);
     }
     return DynamicNetwork<Scalar, Loss>(std::move(layers));
 }

@@ -2,7 +2,8 @@
 
 #include <nabla/optim/detail/checks.hpp>
 #include <nabla/optim/detail/segments.hpp>
-#include <nabla/optim/detail/slots.hpp>
+#include <nabla/optim/detail/state.hpp>
+#include <nabla/parameters.hpp>
 
 #include <Eigen/Core>
 #include <cmath>
@@ -82,7 +83,8 @@ public:
         // One pass per parameter block: m, v and p of a segment are updated back to back while
         // the segment sits in L1 (optim/detail/segments.hpp). p changes last, so the coupled g
         // is taken at the p the gradient was computed for.
-        for_each_parameter(net, ws, [&](auto& p_block, const auto& grad_block, std::size_t slot) {
+        for_each_parameter(net, ws, [&](auto& p_block, const auto& grad_block,
+                                        const ParameterInfo& info) {
             for_each_segment(
                 [&](auto p, auto grad, auto m, auto v) {
                     if (coupled) {
@@ -97,8 +99,7 @@ public:
                     else
                         p -= step_size * m / (v.sqrt() * rsqrt_correction2 + eps);
                 },
-                p_block, grad_block, m_moments.buffer<Scalar>(slot, 0),
-                m_moments.buffer<Scalar>(slot, 1));
+                p_block, grad_block, m_moments.of(0, p_block, info), m_moments.of(1, p_block, info));
         });
     }
 
@@ -131,7 +132,7 @@ private:
 
     double m_learning_rate = 1e-3;
     Options m_options;
-    SlotBuffers m_moments;  // per slot: m, then v
+    OptimizerState m_moments;  // m, then v
     long long m_steps = 0;
     double m_beta1_power = 1;  // β₁ᵗ
     double m_beta2_power = 1;  // β₂ᵗ

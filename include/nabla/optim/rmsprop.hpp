@@ -2,7 +2,8 @@
 
 #include <nabla/optim/detail/checks.hpp>
 #include <nabla/optim/detail/segments.hpp>
-#include <nabla/optim/detail/slots.hpp>
+#include <nabla/optim/detail/state.hpp>
+#include <nabla/parameters.hpp>
 
 #include <Eigen/Core>
 
@@ -53,7 +54,7 @@ public:
     void step(Net& net, const Workspace& ws) {
         using Scalar = typename Net::Scalar;
         detail::check_step_gradients(net, ws, "RmsProp");
-        // Buffers per slot: s, then u with momentum, then ḡ when centered.
+        // State arrays: s, then u with momentum, then ḡ when centered.
         const int buffers = 1 + (m_options.momentum != 0 ? 1 : 0) + (m_options.centered ? 1 : 0);
         m_buffers.fit(net, buffers);
         Coefficients<Scalar> c;
@@ -68,12 +69,11 @@ public:
         // while the segment sits in L1 (optim/detail/segments.hpp). When the options keep no u
         // or no ḡ, s is passed in their place and they are not touched.
         const bool momentum = m_options.momentum != 0;
-        detail::for_each_parameter(net, ws, [&](auto& p_block, const auto& grad_block,
-                                                std::size_t slot) {
-            Buffer<Scalar>& s = m_buffers.buffer<Scalar>(slot, 0);
-            Buffer<Scalar>& u = momentum ? m_buffers.buffer<Scalar>(slot, 1) : s;
-            Buffer<Scalar>& g_mean =
-                m_options.centered ? m_buffers.buffer<Scalar>(slot, momentum ? 2 : 1) : s;
+        for_each_parameter(net, ws, [&](auto& p_block, const auto& grad_block,
+                                        const ParameterInfo& info) {
+            auto s = m_buffers.of(0, p_block, info);
+            auto u = m_buffers.of(momentum ? 1 : 0, p_block, info);
+            auto g_mean = m_buffers.of(m_options.centered ? (momentum ? 2 : 1) : 0, p_block, info);
             detail::for_each_segment(
                 [&](auto p, auto grad, auto s_segment, auto u_segment, auto g_mean_segment) {
                     if (m_options.weight_decay == 0)
@@ -98,9 +98,6 @@ public:
     void reset() { m_buffers.clear(); }
 
 private:
-    template <class Scalar>
-    using Buffer = detail::SlotBuffers::Buffer<Scalar>;
-
     template <class Scalar>
     struct Coefficients {
         Scalar eta, alpha, one_minus_alpha, eps, mu;
@@ -129,7 +126,7 @@ private:
 
     double m_learning_rate = 0.01;
     RmsPropOptions m_options;
-    detail::SlotBuffers m_buffers;
+    detail::OptimizerState m_buffers;
 };
 
 }  // namespace nabla

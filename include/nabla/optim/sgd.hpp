@@ -2,7 +2,8 @@
 
 #include <nabla/optim/detail/checks.hpp>
 #include <nabla/optim/detail/segments.hpp>
-#include <nabla/optim/detail/slots.hpp>
+#include <nabla/optim/detail/state.hpp>
+#include <nabla/parameters.hpp>
 
 #include <Eigen/Core>
 
@@ -59,7 +60,7 @@ public:
         const Scalar lambda = Scalar(m_options.weight_decay);
         const Scalar mu = Scalar(m_options.momentum);
         if (m_options.momentum == 0) {  // one expression per block: one pass already
-            detail::for_each_parameter(net, ws, [&](auto& p, const auto& grad, std::size_t) {
+            for_each_parameter(net, ws, [&](auto& p, const auto& grad, const ParameterInfo&) {
                 if (m_options.weight_decay == 0)
                     p -= eta * grad;  // the notes' W ← W − η∇W
                 else
@@ -71,8 +72,8 @@ public:
         // One pass per parameter block: v and p of a segment are updated back to back while
         // the segment sits in L1 (optim/detail/segments.hpp). p changes last, so the p on the
         // right is still the p the gradient was taken at.
-        detail::for_each_parameter(net, ws, [&](auto& p_block, const auto& grad_block,
-                                                std::size_t slot) {
+        for_each_parameter(net, ws, [&](auto& p_block, const auto& grad_block,
+                                        const ParameterInfo& info) {
             detail::for_each_segment(
                 [&](auto p, auto grad, auto v) {
                     if (m_options.weight_decay == 0)
@@ -86,7 +87,7 @@ public:
                     else
                         p -= eta * ((grad + lambda * p) + mu * v);
                 },
-                p_block, grad_block, m_velocity.buffer<Scalar>(slot, 0));
+                p_block, grad_block, m_velocity.of(0, p_block, info));
         });
     }
 
@@ -97,6 +98,9 @@ public:
         detail::check_learning_rate("Sgd", learning_rate);
         m_learning_rate = learning_rate;
     }
+    /// True without momentum and weight decay: a step is the notes' p ← p − η∇p, which fit()
+    /// adds straight into the parameters during the backward pass (Network::train_step).
+    bool plain_step() const { return m_options.momentum == 0 && m_options.weight_decay == 0; }
     /// μ, Nesterov and λ as given.
     const SgdOptions& options() const { return m_options; }
     /// Forgets the velocities: the next step starts from v = 0, as the first one did.
@@ -105,7 +109,7 @@ public:
 private:
     double m_learning_rate = 0.01;
     SgdOptions m_options;
-    detail::SlotBuffers m_velocity;
+    detail::OptimizerState m_velocity;
 };
 
 }  // namespace nabla

@@ -39,36 +39,29 @@ using TailSegment = Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>>;
 template <class Scalar>
 using ConstTailSegment = Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>>;
 
-// Taking PlainObjectBase keeps strided views (blocks, Refs with an outer stride) out at compile
-// time: only a Matrix or Array with contiguous storage can be walked as one flat array.
+// Every block walked here is contiguous: a parameter matrix, or a map of the gradient array or
+// of an optimizer's state array (parameters.hpp), all stored column by column without gaps.
 
 /// Entries [start, start + segment_length) of a contiguous block, in storage order.
-template <class Derived>
-Segment<typename Derived::Scalar> whole_segment(Eigen::PlainObjectBase<Derived>& block,
-                                                Eigen::Index start) {
-    return Segment<typename Derived::Scalar>(block.data() + start);
-}
-
-/// The read-only whole segment of a const block.
-template <class Derived>
-ConstSegment<typename Derived::Scalar> whole_segment(
-    const Eigen::PlainObjectBase<Derived>& block, Eigen::Index start) {
-    return ConstSegment<typename Derived::Scalar>(block.data() + start);
+template <class Block>
+auto whole_segment(Block& block, Eigen::Index start) {
+    using Scalar = typename std::remove_const_t<Block>::Scalar;
+    if constexpr (std::is_const_v<Block> ||
+                  !bool(int(std::remove_const_t<Block>::Flags) & Eigen::LvalueBit))
+        return ConstSegment<Scalar>(block.data() + start);
+    else
+        return Segment<Scalar>(block.data() + start);
 }
 
 /// Entries [start, end of the block) of a contiguous block, in storage order.
-template <class Derived>
-TailSegment<typename Derived::Scalar> tail_segment(Eigen::PlainObjectBase<Derived>& block,
-                                                   Eigen::Index start) {
-    return TailSegment<typename Derived::Scalar>(block.data() + start, block.size() - start);
-}
-
-/// The read-only tail of a const block.
-template <class Derived>
-ConstTailSegment<typename Derived::Scalar> tail_segment(
-    const Eigen::PlainObjectBase<Derived>& block, Eigen::Index start) {
-    return ConstTailSegment<typename Derived::Scalar>(block.data() + start,
-                                                      block.size() - start);
+template <class Block>
+auto tail_segment(Block& block, Eigen::Index start) {
+    using Scalar = typename std::remove_const_t<Block>::Scalar;
+    if constexpr (std::is_const_v<Block> ||
+                  !bool(int(std::remove_const_t<Block>::Flags) & Eigen::LvalueBit))
+        return ConstTailSegment<Scalar>(block.data() + start, block.size() - start);
+    else
+        return TailSegment<Scalar>(block.data() + start, block.size() - start);
 }
 
 /// Calls f(segment of first, segment of each of rest...) on consecutive segments that cover the
@@ -82,8 +75,8 @@ ConstTailSegment<typename Derived::Scalar> tail_segment(
 ///
 ///     for_each_segment([&](auto p, auto g) { p -= eta * g; }, W, dW);  // W ← W − η∇W
 template <class F, class First, class... Rest>
-void for_each_segment(F&& f, First& first, Rest&... rest) {
-    using Scalar = typename std::remove_const_t<First>::Scalar;
+void for_each_segment(F&& f, First&& first, Rest&&... rest) {
+    using Scalar = typename std::decay_t<First>::Scalar;
     constexpr Eigen::Index length = segment_length<Scalar>;
     const Eigen::Index size = first.size();
     NABLA_ASSERT(((rest.size() == size) && ...));

@@ -1,0 +1,308 @@
+#pragma once
+
+#include <nabla/activation.hpp>
+#include <nabla/detail/all_finite.hpp>
+#include <nabla/detail/finite_step.hpp>
+#include <nabla/detail/format.hpp>
+#include <nabla/detail/product.hpp>
+#include <nabla/error.hpp>
+#include <nabla/init.hpp>
+#include <nabla/layer.hpp>
+#include <nabla/random.hpp>
+
+#include <Eigen/Core>
+#include <new>
+#include <string>
+#include <type_traits>
+
+namespace nabla {
+
+/// What a Dense layer computes for one batch, kept in a workspace and readable after each pass:
+/// the library doubles as the executable version of the notes. Columns are samples.
+/// `Inputs`, `Outputs` and `Batch` are compile-time sizes or Eigen::Dynamic.
+///
+/// ∂C/∂W and ∂C/∂b are views of the workspace's gradients, which lie in one contiguous array for
+/// the whole network (see parameters.hpp); the workspace points them there.
+template <class Scalar, int Inputs, int Outputs, int Batch>
+struct LayerState : LayerBuffers<Scalar, Outputs, Batch> {
+    /// outputs × batch, like z, a, ∂C/∂a and δ.
+    using Activations = Eigen::Matrix<Scalar, Outputs, Batch>;
+    /// outputs × inputs, like W.
+    using Weights = Eigen::Matrix<Scalar, Outputs, Inputs>;
+    /// outputs × 1, like b.
+    using Bias = Eigen::Matrix<Scalar, Outputs, 1>;
+
+    Activations z;             ///< zˡ = Wˡaˡ⁻¹ + bˡ.
+    Activations delta;         ///< δˡ = ∂C/∂zˡ per sample: equation (1) at the output, (4) below.
+    Eigen::Map<Weights> dW;    ///< ∂C/∂Wˡ = mean over the batch of δˡ(aˡ⁻¹)ᵀ: equations (3), (6).
+    Eigen::Map<Bias> db;       ///< ∂C/∂bˡ = mean over the batch of δˡ: equations (2) and (5).
+
+    /// Unsized, its gradient views pointing nowhere until a layer prepares it.
+    LayerState() : dW(nullptr, rows_of<Weights>(0), cols_of<Weights>(0)),
+                   db(nullptr, rows_of<Bias>(0), 1) {}
+    /// A copy of the buffers. Gradient views into a workspace's array point nowhere until that
+    /// workspace binds them (bind_gradients), so two states never share gradients by accident;
+    /// a state that holds its own gradients keeps a copy of them.
+    LayerState(const LayerState& other)
+        : LayerBuffers<Scalar, Outputs, Batch>(other),
+          z(other.z),
+          delta(other.delta),
+          dW(nullptr, other.dW.rows(), other.dW.cols()),
+          db(nullptr, other.db.rows(), 1),
+          m_own(other.m_own) {
+        if (m_own.size() > 0) bind_gradients(m_own.data());
+    }
+    /// As the copy.
+    LayerState& operator=(const LayerState& other) {
+        LayerBuffers<Scalar, Outputs, Batch>::operator=(other);
+        z = other.z;
+        delta = other.delta;
+        m_own = other.m_own;
+        new (&dW) Eigen::Map<Weights>(nullptr, other.dW.rows(), other.dW.cols());
+        new (&db) Eigen::Map<Bias>(nullptr, other.db.rows(), 1);
+        if (m_own.size() > 0) bind_gradients(m_own.data());
+        return *this;
+    }
+
+    /// Sizes z, a, ∂C/∂a and δ for `outputs` × `batch` and shapes the gradient views as W and b,
+    /// pointing at `gradients` (outputs·inputs entries of ∂C/∂W, column by column, then outputs
+    /// of ∂C/∂b), or, when it is null, at an array the state holds itself (a layer used on its
+    /// own, outside a network). A buffer that has its shape already is left alone.
+    void resize(Eigen::Index inputs, Eigen::Index outputs, Eigen::Index batch,
+                Scalar* gradients = nullptr) {
+        this->resize_buffers(outputs, batch);
+        if (z.rows() != outputs || z.cols() != batch) z.resize(outputs, batch);
+        if (delta.rows() != outputs || delta.cols() != batch) delta.resize(outputs, batch);
+        if (!gradients) {
+            if (m_own.size() != outputs * (inputs + 1)) m_own.resize(outputs * (inputs + 1));
+            gradients = m_own.data();
+        }
+        new (&dW) Eigen::Map<Weights>(gradients, outputs, inputs);
+        new (&db) Eigen::Map<Bias>(gradients + outputs * inputs, outputs, 1);
+    }
+
+    /// Points ∂C/∂W and ∂C/∂b at `gradients` again, with the shapes they have.
+    void bind_gradients(Scalar* gradients) {
+        new (&dW) Eigen::Map<Weights>(gradients, dW.rows(), dW.cols());
+        new (&db) Eigen::Map<Bias>(gradients ? gradients + dW.size() : nullptr, db.rows(), 1);
+    }
+
+    /// True when every entry of ∂C/∂W and ∂C/∂b is finite.
+    bool gradients_finite() const { return detail::all_finite(dW) && detail::all_finite(db); }
+
+private:
+    Eigen::Matrix<Scalar, Eigen::Dynamic, 1> m_own;  // the gradients of a state on its own
+
+    template <class M>
+    static constexpr Eigen::Index rows_of(Eigen::Index otherwise) {
+        return int(M::RowsAtCompileTime) == Eigen::Dynamic ? otherwise
+                                                           : Eigen::Index(M::RowsAtCompileTime);
+    }
+    template <class M>
+    static constexpr Eigen::Index cols_of(Eigen::Index otherwise) {
+        return int(M::ColsAtCompileTime) == Eigen::Dynamic ? otherwise
+                                                           : Eigen::Index(M::ColsAtCompileTime);
+    }
+};
+
+/// A fully-connected layer: zˡ = Wˡaˡ⁻¹ + bˡ, aˡ = σ(zˡ), on a batch with one sample per column.
+/// W is outputs × inputs: w_jk joins neuron k of layer l−1 to neuron j of layer l, as in the
+/// notes. `Inputs` and `Outputs` are compile-time sizes or Eigen::Dynamic; `Activation` is a
+/// policy type (Sigmoid, ReLU, ...) or AnyActivation for a choice made at run time.
+///
+/// The layer holds parameters only. What a pass computes (z, a, δ, ∂C/∂W, ...) goes into a
+/// LayerState owned by a workspace, so one const layer can serve several threads.
+template <class Scalar_, int Inputs, int Outputs, class Activation_ = Sigmoid>
+class Dense {
+    static_assert(Inputs == Eigen::Dynamic || Inputs > 0, "NABLA_LAYER_INPUTS_MUST_BE_POSITIVE");
+    static_assert(Outputs == Eigen::Dynamic || Outputs > 0, "NABLA_LAYER_OUTPUTS_MUST_BE_POSITIVE");
+
+public:
+    using Scalar = Scalar_;                                  ///< float or double.
+    using Activation = Activation_;                          ///< σ of this layer.
+    using Weights = Eigen::Matrix<Scalar, Outputs, Inputs>;  ///< W: outputs × inputs.
+    using Bias = Eigen::Matrix<Scalar, Outputs, 1>;          ///< b: outputs × 1.
+    static constexpr int InputsAtCompileTime = Inputs;       ///< m, or Eigen::Dynamic.
+    static constexpr int OutputsAtCompileTime = Outputs;     ///< n, or Eigen::Dynamic.
+    /// n·m + n when both sizes are fixed, Eigen::Dynamic otherwise.
+    static constexpr int ParametersAtCompileTime =
+        Inputs == Eigen::Dynamic || Outputs == Eigen::Dynamic ? Eigen::Dynamic
+                                                              : Outputs * Inputs + Outputs;
+    /// The buffers of this layer for a batch of `Batch` columns.
+    template <int Batch>
+    using State = LayerState<Scalar, Inputs, Outputs, Batch>;
+
+    /// "Dense", as messages and model files name the layer type.
+    static constexpr const char* type_name() { return "Dense"; }
+
+    /// A layer whose sizes are all fixed at compile time; W and b are zero.
+    template <int I = Inputs, int O = Outputs,
+              std::enable_if_t<I != Eigen::Dynamic && O != Eigen::Dynamic, int> = 0>
+    Dense() : m_weights(Weights::Zero()), m_bias(Bias::Zero()) {}
+
+    /// A layer of `inputs` → `outputs` neurons with W and b zero. Sizes fixed at compile time
+    /// must be given again, equal; throws ShapeError otherwise.
+    explicit Dense(Eigen::Index inputs, Eigen::Index outputs, Activation activation = Activation())
+        : m_activation(activation) {
+        if (inputs < 1 || outputs < 1 || (Inputs != Eigen::Dynamic && inputs != Inputs) ||
+            (Outputs != Eigen::Dynamic && outputs != Outputs)) {
+            throw ShapeError(detail::cat("Dense layer: asked for ", inputs, " inputs and ",
+                                         outputs, " outputs, the type allows ",
+                                         size_name(Inputs), " and ", size_name(Outputs)));
+        }
+        m_weights.setZero(outputs, inputs);
+        m_bias.setZero(outputs);
+    }
+
+    /// m, the neurons of layer l−1.
+    Eigen::Index inputs() const { return m_weights.cols(); }
+    /// n, the neurons of this layer.
+    Eigen::Index outputs() const { return m_weights.rows(); }
+    /// Wˡ, outputs × inputs.
+    const Weights& weights() const { return m_weights; }
+    /// bˡ, outputs × 1.
+    const Bias& bias() const { return m_bias; }
+    /// σ of this layer.
+    const Activation& activation() const { return m_activation; }
+    /// The layer's place in its network, 1 for the first layer as in the notes (0 when alone).
+    int number() const { return m_number; }
+    /// Sets the place in a network that messages name; networks call it.
+    void set_number(int number) { m_number = number; }
+
+    /// Sets W; throws ShapeError naming the layer and both shapes unless w is outputs × inputs.
+    template <class Derived>
+    void set_weights(const Eigen::MatrixBase<Derived>& w) {
+        if (w.rows() != outputs() || w.cols() != inputs()) {
+            throw ShapeError(detail::cat(name(), ": weights set with shape ",
+                                         detail::shape(w.rows(), w.cols()), ", the layer's W is ",
+                                         detail::shape(outputs(), inputs()),
+                                         " (outputs x inputs)"));
+        }
+        m_weights = w;
+    }
+
+    /// Sets b; throws ShapeError naming the layer and both shapes unless b is outputs × 1.
+    template <class Derived>
+    void set_bias(const Eigen::MatrixBase<Derived>& b) {
+        if (b.rows() != outputs() || b.cols() != 1) {
+            throw ShapeError(detail::cat(name(), ": bias set with shape ",
+                                         detail::shape(b.rows(), b.cols()), ", the layer's b is ",
+                                         detail::shape(outputs(), 1)));
+        }
+        m_bias = b;
+    }
+
+    /// n·m + n: the entries of W and b.
+    Eigen::Index parameter_count() const { return m_weights.size() + m_bias.size(); }
+
+    /// Calls f(W, "W") then f(b, "b"), in the order their gradients lie in a workspace.
+    template <class F>
+    void for_each_parameter(F&& f) {
+        f(m_weights, "W");
+        f(m_bias, "b");
+    }
+    /// Calls f(W, "W") then f(b, "b"), read-only.
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        f(m_weights, "W");
+        f(m_bias, "b");
+    }
+
+    /// Fills W and b with `init` (an initializer of init.hpp, or a weight function), as layer
+    /// `index` (zero-based) of its network.
+    template <class Init>
+    void initialize(const Init& init, std::size_t index, Rng& rng) {
+        const InitContext context{index, m_activation.name(), detail::is_rectifier(m_activation)};
+        detail::apply_initializer(init, m_weights, m_bias, context, rng);
+    }
+
+    /// Sizes `state` for `batch` columns, its ∂C/∂W and ∂C/∂b at `gradients` (W's entries column
+    /// by column, then b's).
+    template <int Batch>
+    void prepare(State<Batch>& state, Eigen::Index batch, Scalar* gradients) const {
+        state.resize(inputs(), outputs(), batch, gradients);
+    }
+
+    /// z = W a + b, a = σ(z) on a batch; `input` is aˡ⁻¹ (inputs × batch), `state` prepared for
+    /// its columns. Throws ShapeError when its rows do not match the layer.
+    template <class Input, int Batch>
+    void forward(const Eigen::MatrixBase<Input>& input, State<Batch>& state, const Pass&) const {
+        check_input_rows(input.rows());
+        detail::product(state.z, m_weights, input);  // z = W a
+        state.z.colwise() += m_bias;                 //     + b
+        m_activation.forward(state.z, state.a);      // a = σ(z)
+    }
+
+    /// δ from ∂C/∂a (unless the loss gave it), then ∂C/∂W and ∂C/∂b, each the mean over the
+    /// batch (§1.6), when how.store_gradients. `input` is aˡ⁻¹.
+    template <class Input, int Batch>
+    void backward(const Eigen::MatrixBase<Input>& input, State<Batch>& state,
+                  const BackwardPass& how) const {
+        if (!how.delta_given)
+            m_activation.backward(state.z, state.a, state.da, state.delta);  // (1), (4): ⊙ σ'(z)
+        if (!how.store_gradients) return;
+        const Scalar inv_batch = Scalar(1) / Scalar(state.delta.cols());
+        detail::product(state.dW, state.delta, input.transpose(), inv_batch);  // (3), (6): δ aᵀ
+        detail::row_sum(state.db, state.delta, inv_batch);                     // (2), (5): δ
+    }
+
+    /// ∂C/∂aˡ⁻¹ = (Wˡ)ᵀδˡ (§2.4.2), the error handed to the layer below (or the input gradient).
+    template <int Batch, class Below>
+    void propagate(const State<Batch>& state, Eigen::MatrixBase<Below>& da_below) const {
+        detail::product(da_below.derived(), m_weights.transpose(), state.delta);  // Wᵀδ
+    }
+
+    /// True when train_step folds this layer's step into W (descend()) for `batch` samples of
+    /// type `Input`: a layer whose ∂C/∂W product runs through GEMM. A small layer's ∂C/∂W is a
+    /// few entries summed one by one; storing it costs nothing worth saving.
+    template <class Input>
+    bool folds_step(Eigen::Index batch) const {
+        using InputT = decltype(std::declval<const Input&>().transpose());
+        return !detail::takes_small_path<typename State<Eigen::Dynamic>::Activations, InputT>(
+            outputs(), inputs(), batch);
+    }
+
+    /// True when descend() is known to add only finite increments to W and b, judged from the
+    /// extents of δ and aˡ⁻¹ (detail/finite_step.hpp); false means "not known".
+    template <class Input, int Batch>
+    bool step_is_finite(const Eigen::MatrixBase<Input>& input, const State<Batch>& state,
+                        Scalar learning_rate) const {
+        return detail::step_is_finite(state.delta, input, learning_rate);
+    }
+
+    /// backward()'s gradients and one step of gradient descent in one product:
+    /// W ← W − (η/n) δ aᵀ, b ← b − (η/n) Σδ, with δaᵀ added straight into W so that ∂C/∂W is
+    /// neither stored nor read back. `input` is aˡ⁻¹. The caller has checked that the step is
+    /// finite (detail::step_is_finite); nothing here can refuse it once W has begun to change.
+    template <class Input, int Batch>
+    void descend(const Eigen::MatrixBase<Input>& input, const State<Batch>& state,
+                 Scalar learning_rate) {
+        const Scalar step = learning_rate / Scalar(state.delta.cols());
+        detail::product(m_weights, state.delta, input.transpose(), -step, true);  // (3), (6) in W
+        detail::row_sum(m_bias, state.delta, -step, true);                        // (2), (5) in b
+    }
+
+    /// "Dense layer 2" (or "Dense layer" when the layer is not in a network), for messages.
+    std::string name() const {
+        return m_number > 0 ? detail::cat("Dense layer ", m_number) : std::string("Dense layer");
+    }
+
+private:
+    static std::string size_name(int size) {
+        return size == Eigen::Dynamic ? std::string("any size") : detail::cat(size);
+    }
+
+    void check_input_rows(Eigen::Index rows) const {
+        if (rows != inputs()) {
+            throw ShapeError(detail::cat(name(), ": input has ", rows, " rows, the layer expects ",
+                                         inputs()));
+        }
+    }
+
+    Weights m_weights;
+    Bias m_bias;
+    Activation m_activation{};
+    int m_number = 0;
+};
+
+}  // namespace nabla
