@@ -456,8 +456,9 @@ TEST_CASE("model file: each corrupt header field is named with its byte offset",
     }
     SECTION("an empty file") { check_message(failure(Bytes{}), {"m.nbl: byte 0", "empty"}); }
     SECTION("unknown versions") {
-        check_message(failure(resealed(version_at, 2)),
-                      {"m.nbl: byte 8", "model format version 2 is not supported", "version 1"});
+        check_message(failure(resealed(version_at, 3)),
+                      {"m.nbl: byte 8", "model format version 3 is not supported",
+                       "versions 1 and 2"});
         check_message(failure(resealed(version_at, 0)), {"m.nbl: byte 8", "version 0"});
     }
     SECTION("unknown scalar type") {

@@ -1,16 +1,42 @@
 #pragma once
 
-// Activation functions as stateless policy types: a = σ(z) forward, δ = J_σ(z)ᵀ ∂C/∂a backward.
-// Matrices hold one sample per column. Element-wise activations use the Hadamard form of the
-// notes (§2.5): their Jacobian is diagonal, so δ = ∂C/∂a ⊙ σ'(z) and no n×n matrix is ever built.
+// Activation functions as policy types: a = σ(z) forward, δ = J_σ(z)ᵀ ∂C/∂a backward. Matrices
+// hold one sample per column. Element-wise activations use the Hadamard form of the notes
+// (§2.5): their Jacobian is diagonal, so δ = ∂C/∂a ⊙ σ'(z) and no n×n matrix is ever built.
+//
+// An activation is a type with
+//
+//     static constexpr const char* name();   // "swish": model files and run-time choices use it
+//     template <class Z, class A>
+//     void forward(const Eigen::MatrixBase<Z>& z, Eigen::MatrixBase<A>& a) const;   // a = σ(z)
+//     template <class Z, class A, class G, class D>
+//     void backward(const Eigen::MatrixBase<Z>& z, const Eigen::MatrixBase<A>& a,
+//                   const Eigen::MatrixBase<G>& da, Eigen::MatrixBase<D>& delta) const;
+//                                            // δ = J_σ(z)ᵀ ∂C/∂a, column by column
+//
+// An element-wise σ derives from ElementWise<Self> and gives, instead of backward(),
+//
+//     template <class Z, class A>
+//     auto derivative(const Eigen::MatrixBase<Z>& z, const Eigen::MatrixBase<A>& a) const;
+//                                            // σ'(z) as an array expression of z's shape
+//
+// It may also declare `static constexpr bool rectifier = true;` (DefaultInit then draws He
+// rather than Glorot), and, when it has parameters, `void write_attributes(Attributes&) const`
+// and `static Self from_attributes(const Attributes&)`, which save and load them (LeakyReLU's
+// slope). docs/extending.md writes one in a file of its own; register_activation<Self>()
+// (any_activation.hpp) lets a program choose it by name and load models that use it.
+
+#include <nabla/attributes.hpp>
 
 #include <Eigen/Core>
+#include <cmath>
 #include <string_view>
 
 namespace nabla {
 
-/// The activation functions nabla knows, for naming one at run time (see AnyActivation).
-enum class ActivationKind { identity, sigmoid, tanh, relu, leaky_relu, softmax };
+/// The activation functions of nabla's first model format, by enumerator (AnyActivation names any
+/// activation by its name(); these six also by kind). `custom` stands for every other one.
+enum class ActivationKind { identity, sigmoid, tanh, relu, leaky_relu, softmax, custom };
 
 /// The lower-case name of an activation kind, as written in model files and on command lines.
 constexpr std::string_view to_string(ActivationKind kind) {
@@ -21,13 +47,13 @@ constexpr std::string_view to_string(ActivationKind kind) {
         case ActivationKind::relu: return "relu";
         case ActivationKind::leaky_relu: return "leaky_relu";
         case ActivationKind::softmax: return "softmax";
+        case ActivationKind::custom: return "custom";
     }
     return "unknown";
 }
 
-namespace detail {
-
-/// Shared backward pass of the element-wise activations: equations (1) and (4) in Hadamard form.
+/// The backward pass of an element-wise activation, for it to derive from: equations (1) and
+/// (4) in Hadamard form, from the derivative() that `Derived` gives.
 template <class Derived>
 struct ElementWise {
     /// True: σ acts on each neuron alone and σ'(z) is a matrix of the shape of z.
@@ -42,10 +68,14 @@ struct ElementWise {
     }
 };
 
+namespace detail {
+/// ElementWise, under the name it had before it was public.
+template <class Derived>
+using ElementWise = nabla::ElementWise<Derived>;
 }  // namespace detail
 
 /// a = z; σ'(z) = 1. The output of a regression net.
-struct Identity : detail::ElementWise<Identity> {
+struct Identity : ElementWise<Identity> {
     /// Identifies the policy at run time.
     static constexpr ActivationKind kind() { return ActivationKind::identity; }
     /// "identity": how model files and run-time choices name it.
@@ -66,7 +96,7 @@ struct Identity : detail::ElementWise<Identity> {
 };
 
 /// a = 1 / (1 + e^−z); σ'(z) = σ(z)(1 − σ(z)), taken from the stored a, as the notes derive it.
-struct Sigmoid : detail::ElementWise<Sigmoid> {
+struct Sigmoid : ElementWise<Sigmoid> {
     /// Identifies the policy at run time.
     static constexpr ActivationKind kind() { return ActivationKind::sigmoid; }
     /// "sigmoid": how model files and run-time choices name it.
@@ -88,7 +118,7 @@ struct Sigmoid : detail::ElementWise<Sigmoid> {
 };
 
 /// a = tanh(z); σ'(z) = 1 − a², taken from the stored a.
-struct Tanh : detail::ElementWise<Tanh> {
+struct Tanh : ElementWise<Tanh> {
     /// Identifies the policy at run time.
     static constexpr ActivationKind kind() { return ActivationKind::tanh; }
     /// "tanh": how model files and run-time choices name it.
@@ -109,7 +139,7 @@ struct Tanh : detail::ElementWise<Tanh> {
 };
 
 /// a = max(0, z); σ'(z) = 1 where z > 0, else 0 (the subgradient at 0 is taken as 0).
-struct ReLU : detail::ElementWise<ReLU> {
+struct ReLU : ElementWise<ReLU> {
     /// Identifies the policy at run time.
     static constexpr ActivationKind kind() { return ActivationKind::relu; }
     /// "relu": how model files and run-time choices name it.
@@ -134,7 +164,7 @@ struct ReLU : detail::ElementWise<ReLU> {
 
 /// a = z for z > 0, else slope·z; σ'(z) = 1 or slope. The slope (0.01 by default) is the one
 /// piece of state an activation carries.
-struct LeakyReLU : detail::ElementWise<LeakyReLU> {
+struct LeakyReLU : ElementWise<LeakyReLU> {
     /// Identifies the policy at run time.
     static constexpr ActivationKind kind() { return ActivationKind::leaky_relu; }
     /// "leaky_relu": how model files and run-time choices name it.
@@ -150,6 +180,13 @@ struct LeakyReLU : detail::ElementWise<LeakyReLU> {
     /// The given slope for z ≤ 0, e.g. `LeakyReLU{0.2}`.
     constexpr explicit LeakyReLU(double negative_slope) : slope(negative_slope) {}
 
+    /// {"slope": slope}, what a model file keeps.
+    void write_attributes(Attributes& out) const { out.set("slope", slope); }
+    /// The leaky ReLU whose slope `in` gives (0.01 when it gives none).
+    static LeakyReLU from_attributes(const Attributes& in) {
+        return LeakyReLU(in.get_or("slope", 0.01));
+    }
+
     /// a = z > 0 ? z : slope·z.
     template <class Z, class A>
     void forward(const Eigen::MatrixBase<Z>& z, Eigen::MatrixBase<A>& a) const {
@@ -162,6 +199,98 @@ struct LeakyReLU : detail::ElementWise<LeakyReLU> {
     auto derivative(const Eigen::MatrixBase<Z>& z, const Eigen::MatrixBase<A>&) const {
         using Scalar = typename Z::Scalar;
         return (z.array() > Scalar(0)).template cast<Scalar>() * Scalar(1 - slope) + Scalar(slope);
+    }
+};
+
+/// a = α(e^z − 1) for z ≤ 0, z otherwise (Clevert et al.); σ'(z) = 1 for z > 0, a + α below,
+/// taken from the stored a. α (1 by default) is saved with the model.
+struct ELU : ElementWise<ELU> {
+    /// "elu": how model files and run-time choices name it.
+    static constexpr const char* name() { return "elu"; }
+    /// True: ReLU-like, so its layers start from He initialisation.
+    static constexpr bool rectifier = true;
+
+    /// The value −α approached for z → −∞.
+    double alpha = 1;
+
+    /// α = 1.
+    constexpr ELU() = default;
+    /// The given α, e.g. `ELU{0.5}`.
+    constexpr explicit ELU(double alpha_) : alpha(alpha_) {}
+
+    /// {"alpha": α}, what a model file keeps.
+    void write_attributes(Attributes& out) const { out.set("alpha", alpha); }
+    /// The ELU whose α `in` gives (1 when it gives none).
+    static ELU from_attributes(const Attributes& in) { return ELU(in.get_or("alpha", 1.0)); }
+
+    /// a = z > 0 ? z : α(e^z − 1), with e^z − 1 from expm1 so small |z| keep their digits.
+    template <class Z, class A>
+    void forward(const Eigen::MatrixBase<Z>& z, Eigen::MatrixBase<A>& a) const {
+        using Scalar = typename Z::Scalar;
+        a.derived().array() = (z.array() > Scalar(0))
+                                  .select(z.array(), Scalar(alpha) * z.array().unaryExpr([](Scalar v) {
+                                      return Scalar(std::expm1(v));
+                                  }));
+    }
+
+    /// σ'(z) = z > 0 ? 1 : a + α.
+    template <class Z, class A>
+    auto derivative(const Eigen::MatrixBase<Z>& z, const Eigen::MatrixBase<A>& a) const {
+        using Scalar = typename Z::Scalar;
+        return (z.array() > Scalar(0)).select(Scalar(1), a.array() + Scalar(alpha));
+    }
+};
+
+/// a = log(1 + e^z), a smooth ReLU; σ'(z) = 1 / (1 + e^−z), the logistic sigmoid. Computed as
+/// max(z, 0) + log1p(e^−|z|), which neither overflows for large z nor loses z for small.
+struct Softplus : ElementWise<Softplus> {
+    /// "softplus": how model files and run-time choices name it.
+    static constexpr const char* name() { return "softplus"; }
+    /// True: ReLU-like, so its layers start from He initialisation.
+    static constexpr bool rectifier = true;
+
+    /// a = max(z, 0) + log1p(e^−|z|).
+    template <class Z, class A>
+    void forward(const Eigen::MatrixBase<Z>& z, Eigen::MatrixBase<A>& a) const {
+        using Scalar = typename Z::Scalar;
+        a.derived().array() = z.array().max(Scalar(0)) + (-z.array().abs()).exp().log1p();
+    }
+
+    /// σ'(z) = 1 / (1 + e^−z).
+    template <class Z, class A>
+    auto derivative(const Eigen::MatrixBase<Z>& z, const Eigen::MatrixBase<A>&) const {
+        using Scalar = typename Z::Scalar;
+        return Scalar(1) / (Scalar(1) + (-z.array()).exp());
+    }
+};
+
+/// a = z·Φ(z) = ½z(1 + erf(z/√2)), the Gaussian error linear unit (Hendrycks & Gimpel), exact
+/// as torch.nn.GELU computes it by default; σ'(z) = Φ(z) + z·φ(z), with φ the standard normal
+/// density.
+struct GELU : ElementWise<GELU> {
+    /// "gelu": how model files and run-time choices name it.
+    static constexpr const char* name() { return "gelu"; }
+    /// True: ReLU-like, so its layers start from He initialisation.
+    static constexpr bool rectifier = true;
+
+    /// a = ½z(1 + erf(z/√2)).
+    template <class Z, class A>
+    void forward(const Eigen::MatrixBase<Z>& z, Eigen::MatrixBase<A>& a) const {
+        using Scalar = typename Z::Scalar;
+        a.derived().array() = z.array().unaryExpr([](Scalar v) {
+            return Scalar(0.5) * v * (Scalar(1) + Scalar(std::erf(v * Scalar(0.70710678118654752440))));
+        });
+    }
+
+    /// σ'(z) = ½(1 + erf(z/√2)) + z·e^(−z²/2)/√(2π).
+    template <class Z, class A>
+    auto derivative(const Eigen::MatrixBase<Z>& z, const Eigen::MatrixBase<A>&) const {
+        using Scalar = typename Z::Scalar;
+        return z.array().unaryExpr([](Scalar v) {
+            const Scalar cdf = Scalar(0.5) * (Scalar(1) + Scalar(std::erf(v * Scalar(0.70710678118654752440))));
+            const Scalar pdf = Scalar(std::exp(-Scalar(0.5) * v * v) * 0.39894228040143267794);
+            return cdf + v * pdf;
+        });
     }
 };
 

@@ -1,11 +1,17 @@
 #pragma once
 
-// Saving and loading trained networks in nabla's binary model format, version 1. The byte layout,
-// the checksum and what loading checks are specified in docs/model-format.md; in short:
+// Saving and loading trained networks in nabla's binary model format. The byte layout, the
+// checksum and what loading checks are specified in docs/model-format.md; in short:
 //
 //     "NABLAMLP" | version u32 | scalar u32 | loss name | layer count u32 |
-//     per layer: inputs u32, outputs u32, activation u32, slope f64 |
-//     per layer: W column by column, then b | CRC-32 of everything before it
+//     per layer: its description (version 1: inputs, outputs, activation code, slope;
+//                version 2: type, inputs, outputs, activation and attributes by name,
+//                parameter block shapes) |
+//     per layer: each parameter block column by column (Dense: W, then b) | CRC-32
+//
+// save() writes version 1 when it can hold the network (Dense layers of the six activations it
+// has codes for), so that files stay readable by every release, and version 2 otherwise (other
+// layer types such as Dropout, other activations, the program's own). Both are read.
 //
 // Every number is little-endian, written and read byte by byte whatever the host, so a file moves
 // between machines unchanged; no text is formatted, so the locale plays no part. Saving goes
@@ -20,16 +26,19 @@
 
 #include <nabla/activation.hpp>
 #include <nabla/any_activation.hpp>
+#include <nabla/attributes.hpp>
 #include <nabla/detail/format.hpp>
 #include <nabla/dynamic_network.hpp>
 #include <nabla/error.hpp>
 #include <nabla/io/atomic_file.hpp>
 #include <nabla/io/checksum.hpp>
+#include <nabla/layer.hpp>
 #include <nabla/layers/dense.hpp>
 #include <nabla/loss.hpp>
 #include <nabla/parameters.hpp>
 
 #include <Eigen/Core>
+#include <array>
 #include <cerrno>
 #include <cmath>
 #include <cstddef>
@@ -52,8 +61,8 @@
 
 namespace nabla {
 
-/// The model format version this library writes, and the only one it reads.
-inline constexpr std::uint32_t model_format_version = 1;
+/// The newest model format version this library writes; it reads versions 1 and 2.
+inline constexpr std::uint32_t model_format_version = 2;
 
 /// How a model file stores its weights: IEEE 754 binary32 or binary64, little-endian.
 enum class StoredScalar : std::uint32_t { float32 = 1, float64 = 2 };
@@ -63,11 +72,50 @@ constexpr const char* to_string(StoredScalar scalar) {
     return scalar == StoredScalar::float32 ? "float32" : "float64";
 }
 
+/// An activation as a model file names it: enough to build it again from the registry
+/// (any_activation.hpp).
+struct ActivationSpec {
+    std::string name;       ///< Its name(), e.g. "relu"; empty for a layer without an activation.
+    Attributes attributes;  ///< Its parameters, e.g. {"slope", 0.2} for leaky ReLU.
+
+    /// Which built-in this is, ActivationKind::custom for any other.
+    ActivationKind kind() const {
+        for (ActivationKind kind : {ActivationKind::identity, ActivationKind::sigmoid,
+                                    ActivationKind::tanh, ActivationKind::relu,
+                                    ActivationKind::leaky_relu, ActivationKind::softmax}) {
+            if (name == to_string(kind)) return kind;
+        }
+        return ActivationKind::custom;
+    }
+    /// Leaky ReLU's slope (0.01 when there is none).
+    double slope() const { return attributes.get_or("slope", 0.01); }
+
+    /// Same name and attributes.
+    friend bool operator==(const ActivationSpec& x, const ActivationSpec& y) {
+        return x.name == y.name && x.attributes == y.attributes;
+    }
+    /// Not operator==.
+    friend bool operator!=(const ActivationSpec& x, const ActivationSpec& y) { return !(x == y); }
+};
+
 /// One layer as a model file describes it.
 struct ModelLayerInfo {
-    Eigen::Index inputs = 0;   ///< m, the neurons of the layer below.
-    Eigen::Index outputs = 0;  ///< n, the neurons of this layer; W is n × m.
-    AnyActivation activation;  ///< σ, with the slope for leaky ReLU.
+    std::string type = "Dense";  ///< The layer type's type_name().
+    Eigen::Index inputs = 0;     ///< m, the neurons of the layer below.
+    Eigen::Index outputs = 0;    ///< n, the neurons of this layer; Dense's W is n × m.
+    ActivationSpec activation;   ///< σ of the layer (no name for a layer without one).
+    Attributes attributes;       ///< The layer's own attributes, e.g. Dropout's rate.
+    /// The shape (rows, columns) of each parameter block, in order: W, then b for Dense.
+    std::vector<std::array<Eigen::Index, 2>> blocks;
+
+    /// Same type, sizes, activation, attributes and blocks.
+    friend bool operator==(const ModelLayerInfo& x, const ModelLayerInfo& y) {
+        return x.type == y.type && x.inputs == y.inputs && x.outputs == y.outputs &&
+               x.activation == y.activation && x.attributes == y.attributes &&
+               x.blocks == y.blocks;
+    }
+    /// Not operator==.
+    friend bool operator!=(const ModelLayerInfo& x, const ModelLayerInfo& y) { return !(x == y); }
 };
 
 /// Everything a model file says besides the parameters: enough to build the network it fits.
@@ -90,44 +138,82 @@ struct ModelInfo {
 namespace detail::model {
 
 inline constexpr unsigned char magic[8] = {'N', 'A', 'B', 'L', 'A', 'M', 'L', 'P'};
-inline constexpr std::size_t max_loss_name = 255;   // bytes; names are printable ASCII
-inline constexpr std::size_t layer_record_size = 20;  // inputs, outputs, activation, slope
+inline constexpr std::size_t max_name = 255;          // bytes; names are printable ASCII
+inline constexpr std::size_t layer_record_size = 20;  // version 1: inputs, outputs, code, slope
+/// The fewest bytes a version 2 layer description takes: an empty type (impossible, but a
+/// bound), inputs, outputs, an empty activation, two attribute counts and a block count.
+inline constexpr std::size_t min_layer_description = 4 + 4 + 4 + 4 + 4 + 4 + 4;
+/// The fewest bytes an attribute takes: a one-byte name and its value.
+inline constexpr std::size_t min_attribute = 4 + 1 + 8;
 
-/// The code of each activation in the file. Fixed by the format, not by ActivationKind's order.
-inline std::uint32_t activation_code(ActivationKind kind) {
-    switch (kind) {
-        case ActivationKind::identity: return 0;
-        case ActivationKind::sigmoid: return 1;
-        case ActivationKind::tanh: return 2;
-        case ActivationKind::relu: return 3;
-        case ActivationKind::leaky_relu: return 4;
-        case ActivationKind::softmax: return 5;
-    }
-    return 0xFFFFFFFFU;
+/// The activations of version 1, by code: fixed by the format, not by ActivationKind's order.
+inline constexpr const char* version_1_activations[] = {"identity", "sigmoid", "tanh",
+                                                        "relu",     "leaky_relu", "softmax"};
+
+/// The version 1 code of an activation name, or −1 when version 1 has none.
+inline int version_1_code(std::string_view name) {
+    for (int code = 0; code < 6; ++code)
+        if (name == version_1_activations[code]) return code;
+    return -1;
 }
 
-/// The activation of a code; false for a code the format does not define.
-inline bool activation_of_code(std::uint32_t code, ActivationKind& kind) {
-    static constexpr ActivationKind kinds[] = {
-        ActivationKind::identity, ActivationKind::sigmoid,    ActivationKind::tanh,
-        ActivationKind::relu,     ActivationKind::leaky_relu, ActivationKind::softmax};
-    if (code >= std::size(kinds)) return false;
-    kind = kinds[code];
-    return true;
-}
-
-/// The run-time form of a layer's activation, whatever its type (a policy or AnyActivation).
+/// The ActivationSpec of a layer's activation: a policy type (which must have a name() to be
+/// saved at all) or AnyActivation.
 template <class Activation>
-AnyActivation as_any(const Activation& activation) {
-    if constexpr (std::is_same_v<Activation, AnyActivation>)
-        return activation;
-    else
-        return AnyActivation(activation);
+ActivationSpec activation_spec(const Activation& activation) {
+    if constexpr (std::is_same_v<Activation, AnyActivation>) {
+        return {std::string(activation.name()), activation.attributes()};
+    } else {
+        static_assert(nabla::detail::HasName<Activation>::value,
+                      "NABLA_SAVING_AN_ACTIVATION_NEEDS_ITS_NAME: give the activation type "
+                      "static constexpr const char* name()");
+        return {Activation::name(), nabla::detail::attributes_of(activation)};
+    }
 }
 
-/// The slope field of a layer: the slope for leaky ReLU, +0 for every other activation.
-inline double slope_field(const AnyActivation& activation) {
-    return activation.kind() == ActivationKind::leaky_relu ? activation.slope() : 0.0;
+template <class L, class = void>
+struct WritesLayerAttributes : std::false_type {};
+template <class L>
+struct WritesLayerAttributes<L, std::void_t<decltype(std::declval<const L&>().write_attributes(
+                                    std::declval<Attributes&>()))>> : std::true_type {};
+
+template <class L, class = void>
+struct DescribesActivation : std::false_type {};
+template <class L>
+struct DescribesActivation<L, std::void_t<decltype(std::declval<const L&>().activation_spec())>>
+    : std::true_type {};
+
+/// What a model file says of `layer`.
+template <class Layer>
+ModelLayerInfo describe(const Layer& layer) {
+    ModelLayerInfo info;
+    info.type = layer.type_name();
+    info.inputs = layer.inputs();
+    info.outputs = layer.outputs();
+    if constexpr (DescribesActivation<Layer>::value)
+        info.activation = layer.activation_spec();
+    else if constexpr (has_activation_v<Layer>)
+        info.activation = activation_spec(layer.activation());
+    if constexpr (WritesLayerAttributes<Layer>::value) layer.write_attributes(info.attributes);
+    layer.for_each_parameter([&](const auto& block, const char*) {
+        info.blocks.push_back({Eigen::Index(block.rows()), Eigen::Index(block.cols())});
+    });
+    return info;
+}
+
+/// True when version 1 can hold the layer: a Dense layer of one of its six activations, with
+/// a slope for leaky ReLU and nothing else.
+inline bool fits_version_1(const ModelLayerInfo& layer) {
+    if (layer.type != "Dense" || version_1_code(layer.activation.name) < 0 ||
+        !layer.attributes.empty())
+        return false;
+    const bool leaky = layer.activation.name == "leaky_relu";
+    const Attributes& attributes = layer.activation.attributes;
+    if (leaky ? !(attributes.size() == 1 && attributes.has("slope")) : !attributes.empty())
+        return false;
+    using Shape = std::array<Eigen::Index, 2>;
+    return layer.blocks ==
+           std::vector<Shape>{Shape{layer.outputs, layer.inputs}, Shape{layer.outputs, 1}};
 }
 
 /// The shortest decimal text that reads back as exactly `value`, so that two slopes that differ
@@ -148,16 +234,31 @@ inline std::string exact_text(double value) {
     return text;
 }
 
-/// "relu", or "leaky_relu (slope 0.2)".
-inline std::string activation_text(const AnyActivation& activation) {
-    if (activation.kind() != ActivationKind::leaky_relu) return std::string(activation.name());
-    return cat(activation.name(), " (slope ", exact_text(activation.slope()), ")");
+/// "" for no attributes, " (slope 0.2)" or " (rate 0.5, alpha 1)" otherwise.
+inline std::string attributes_text(const Attributes& attributes) {
+    if (attributes.empty()) return "";
+    std::string text = " (";
+    for (std::size_t i = 0; i < attributes.size(); ++i) {
+        const Attributes::Entry& entry = attributes.entries()[i];
+        text += cat(i ? ", " : "", entry.first, " ", exact_text(entry.second));
+    }
+    return text + ")";
 }
 
-/// "128x256 relu": W's shape (outputs x inputs) and σ, as mismatch messages show a layer.
-inline std::string layer_text(Eigen::Index inputs, Eigen::Index outputs,
-                              const AnyActivation& activation) {
-    return cat(shape(outputs, inputs), " ", activation_text(activation));
+/// "relu", or "leaky_relu (slope 0.2)"; "no activation" for a layer without one.
+inline std::string activation_text(const ActivationSpec& activation) {
+    if (activation.name.empty()) return "no activation";
+    return activation.name + attributes_text(activation.attributes);
+}
+
+/// "128x256 relu" for a Dense layer (W's shape, outputs x inputs, and σ); "Dropout 128x128
+/// (rate 0.5)" for another type, with its activation when it has one.
+inline std::string layer_text(const ModelLayerInfo& layer) {
+    std::string text = shape(layer.outputs, layer.inputs);
+    if (layer.type != "Dense") text = layer.type + " " + text;
+    if (layer.type == "Dense" || !layer.activation.name.empty())
+        text += " " + activation_text(layer.activation);
+    return text + attributes_text(layer.attributes);
 }
 
 /// "[784, 256, 10]".
@@ -167,9 +268,10 @@ inline std::string sizes_text(const std::vector<Eigen::Index>& sizes) {
     return text + "]";
 }
 
-/// True for a loss name a file can hold: 1 to 255 bytes of printable ASCII.
-inline bool valid_loss_name(const std::string& name) {
-    if (name.empty() || name.size() > max_loss_name) return false;
+/// True for a name a file can hold: 1 to 255 bytes of printable ASCII (0 bytes too when
+/// `may_be_empty`).
+inline bool valid_name(const std::string& name, bool may_be_empty = false) {
+    if (name.size() > max_name || (name.empty() && !may_be_empty)) return false;
     for (char c : name)
         if (c < 0x20 || c > 0x7E) return false;
     return true;
@@ -178,32 +280,50 @@ inline bool valid_loss_name(const std::string& name) {
 // ---------------------------------------------------------------------------------------------
 // Writing
 
-/// Throws ConfigError when `net` cannot be written in the format: a loss name that is not 1–255
-/// bytes of printable ASCII, a layer wider than 2³² − 1, a leaky ReLU slope that is not finite.
-/// Checked before the first byte is written.
+/// Throws ConfigError when `net` cannot be written in the format: a name that is not 1–255
+/// bytes of printable ASCII, a layer or block wider than 2³² − 1, an attribute that is not
+/// finite. Checked before the first byte is written.
 template <class Net>
 void check_savable(const Net& net) {
     using Scalar = typename Net::Scalar;
     static_assert(std::is_same_v<Scalar, float> || std::is_same_v<Scalar, double>,
                   "NABLA_MODEL_FILES_HOLD_FLOAT_OR_DOUBLE_NETWORKS");
     const std::string loss = Net::Loss::name();
-    if (!valid_loss_name(loss)) {
+    if (!valid_name(loss)) {
         throw ConfigError(cat("cannot save the model: the loss name \"", loss,
                               "\" is not 1 to 255 characters of printable ASCII"));
     }
-    net.for_each_layer([&](const auto& layer, auto) {
-        constexpr Eigen::Index limit = Eigen::Index(0xFFFFFFFFU);
-        if (layer.inputs() > limit || layer.outputs() > limit) {
-            throw ConfigError(cat("cannot save the model: ", layer.name(), " is ",
-                                  shape(layer.outputs(), layer.inputs()),
+    constexpr Eigen::Index limit = Eigen::Index(0xFFFFFFFFU);
+    net.for_each_layer([&](const auto& layer, auto i) {
+        const std::string name = layer_name(layer, static_cast<std::size_t>(i) + 1);
+        const ModelLayerInfo info = describe(layer);
+        if (!valid_name(info.type) || !valid_name(info.activation.name, true)) {
+            throw ConfigError(cat("cannot save the model: ", name, " has a type or activation "
+                                  "name that is not 1 to 255 characters of printable ASCII"));
+        }
+        bool too_wide = info.inputs > limit || info.outputs > limit;
+        for (const auto& block : info.blocks) too_wide = too_wide || block[0] > limit || block[1] > limit;
+        if (too_wide) {
+            throw ConfigError(cat("cannot save the model: ", name, " is ",
+                                  shape(info.outputs, info.inputs),
                                   ", the format allows at most 4294967295 per side"));
         }
-        const AnyActivation activation = as_any(layer.activation());
-        if (!std::isfinite(slope_field(activation))) {
-            throw ConfigError(cat("cannot save the model: ", layer.name(),
-                                  " has a leaky_relu slope of ", activation.slope(),
-                                  ", which is not finite"));
-        }
+        const auto check = [&](const Attributes& attributes, const std::string& owner) {
+            for (const Attributes::Entry& entry : attributes.entries()) {
+                if (!valid_name(entry.first)) {
+                    throw ConfigError(cat("cannot save the model: ", name, " has an attribute "
+                                          "name that is not 1 to 255 characters of printable "
+                                          "ASCII"));
+                }
+                if (!std::isfinite(entry.second)) {
+                    throw ConfigError(cat("cannot save the model: ", name, " has a ", owner,
+                                          entry.first, " of ", entry.second,
+                                          ", which is not finite"));
+                }
+            }
+        };
+        check(info.activation.attributes, info.activation.name + " ");
+        check(info.attributes, "");
     });
 }
 
@@ -278,33 +398,63 @@ private:
     Crc32 m_crc;
 };
 
-/// Writes `net` in format version 1 (check_savable first). Stream failures are left in the
-/// stream's state for the caller to report.
+/// Writes a name: its length as a u32, then its bytes.
+inline void write_name(Writer& writer, const std::string& name) {
+    writer.u32(std::uint32_t(name.size()));
+    writer.bytes(name.data(), name.size());
+}
+
+/// Writes attributes: their count, then each name and f64 value.
+inline void write_attributes(Writer& writer, const Attributes& attributes) {
+    writer.u32(std::uint32_t(attributes.size()));
+    for (const Attributes::Entry& entry : attributes.entries()) {
+        write_name(writer, entry.first);
+        writer.f64(entry.second);
+    }
+}
+
+/// Writes `net` (check_savable first): in version 1 when every layer fits it, version 2
+/// otherwise. Stream failures are left in the stream's state for the caller to report.
 template <class Net>
 void write_model(const Net& net, std::ostream& out) {
     using Scalar = typename Net::Scalar;
     check_savable(net);
+    std::vector<ModelLayerInfo> layers;
+    net.for_each_layer([&](const auto& layer, auto) { layers.push_back(describe(layer)); });
+    bool version_1 = true;
+    for (const ModelLayerInfo& layer : layers) version_1 = version_1 && fits_version_1(layer);
+
     Writer writer(out);
     writer.bytes(magic, sizeof magic);
-    writer.u32(model_format_version);
+    writer.u32(version_1 ? 1 : 2);
     writer.u32(std::uint32_t(std::is_same_v<Scalar, float> ? StoredScalar::float32
                                                             : StoredScalar::float64));
-    const std::string loss = Net::Loss::name();
-    writer.u32(std::uint32_t(loss.size()));
-    writer.bytes(loss.data(), loss.size());
-    writer.u32(std::uint32_t(net.layer_count()));
-    net.for_each_layer([&](const auto& layer, auto) {
-        const AnyActivation activation = as_any(layer.activation());
-        writer.u32(std::uint32_t(layer.inputs()));
-        writer.u32(std::uint32_t(layer.outputs()));
-        writer.u32(activation_code(activation.kind()));
-        writer.f64(slope_field(activation));
-    });
-    net.for_each_layer([&](const auto& layer, auto) {
-        // Column by column: w_jk with j (the neuron of this layer) running fastest.
-        for (Eigen::Index k = 0; k < layer.inputs(); ++k)
-            for (Eigen::Index j = 0; j < layer.outputs(); ++j) writer.scalar(layer.weights()(j, k));
-        for (Eigen::Index j = 0; j < layer.outputs(); ++j) writer.scalar(layer.bias()(j));
+    write_name(writer, Net::Loss::name());
+    writer.u32(std::uint32_t(layers.size()));
+    for (const ModelLayerInfo& layer : layers) {
+        if (version_1) {
+            writer.u32(std::uint32_t(layer.inputs));
+            writer.u32(std::uint32_t(layer.outputs));
+            writer.u32(std::uint32_t(version_1_code(layer.activation.name)));
+            writer.f64(layer.activation.attributes.get_or("slope", 0.0));  // +0 but leaky ReLU
+        } else {
+            write_name(writer, layer.type);
+            writer.u32(std::uint32_t(layer.inputs));
+            writer.u32(std::uint32_t(layer.outputs));
+            write_name(writer, layer.activation.name);
+            write_attributes(writer, layer.activation.attributes);
+            write_attributes(writer, layer.attributes);
+            writer.u32(std::uint32_t(layer.blocks.size()));
+            for (const auto& block : layer.blocks) {
+                writer.u32(std::uint32_t(block[0]));
+                writer.u32(std::uint32_t(block[1]));
+            }
+        }
+    }
+    // Each block column by column: w_jk with j (the neuron of this layer) running fastest.
+    for_each_parameter(net, [&](const auto& block, const ParameterInfo&) {
+        for (Eigen::Index k = 0; k < block.cols(); ++k)
+            for (Eigen::Index j = 0; j < block.rows(); ++j) writer.scalar(block(j, k));
     });
     writer.finish();
 }
@@ -444,8 +594,133 @@ inline std::string hex32(std::uint32_t value) {
     return text;
 }
 
+/// Reads a name: a u32 length, then that many bytes of printable ASCII (1 to 255, or 0 when
+/// `may_be_empty`).
+template <class Input>
+std::string read_name(Reader<Input>& in, const std::string& what, bool may_be_empty) {
+    const std::uint64_t length_at = in.position();
+    const std::uint32_t length = in.u32(cat("the length of ", what));
+    if (length > max_name || (length == 0 && !may_be_empty)) {
+        in.fail(length_at, cat(what, " is said to be ", length, " bytes long; it must be ",
+                               may_be_empty ? 0 : 1, " to ", max_name));
+    }
+    unsigned char text[max_name];
+    const std::uint64_t text_at = in.position();
+    in.read(text, length, what);
+    for (std::uint32_t i = 0; i < length; ++i) {
+        if (text[i] < 0x20 || text[i] > 0x7E) {
+            in.fail(text_at + i, cat(what, " holds the byte ", hex_text(text + i, 1),
+                                     ", which is not printable ASCII"));
+        }
+    }
+    return std::string(reinterpret_cast<const char*>(text), length);
+}
+
+/// Reads a count of items of at least `item_bytes` bytes each, refusing one the bytes left
+/// cannot hold.
+template <class Input>
+std::uint32_t read_count(Reader<Input>& in, const std::string& what, std::size_t item_bytes) {
+    const std::uint64_t at = in.position();
+    const std::uint32_t count = in.u32(what);
+    if (std::uint64_t(count) * item_bytes > in.remaining()) {
+        in.fail(at, cat("the file says it holds ", count, " ", what, ", which need at least ",
+                        std::uint64_t(count) * item_bytes, " bytes, but only ", in.remaining(),
+                        " follow: the file is truncated or the count is corrupt"));
+    }
+    return count;
+}
+
+/// Reads a list of attributes (count, then name and f64 value each); every value finite.
+template <class Input>
+Attributes read_attributes(Reader<Input>& in, const std::string& owner) {
+    Attributes attributes;
+    const std::uint32_t count = read_count(in, cat("attributes of ", owner), min_attribute);
+    for (std::uint32_t k = 0; k < count; ++k) {
+        const std::string name = read_name(in, cat("an attribute name of ", owner), false);
+        if (attributes.has(name)) {
+            in.fail(in.position(), cat("the attribute \"", name, "\" of ", owner,
+                                       " is given twice"));
+        }
+        const std::uint64_t value_at = in.position();
+        const std::uint64_t bits = in.u64(cat("the attribute \"", name, "\" of ", owner));
+        double value = 0;
+        std::memcpy(&value, &bits, 8);
+        if (!std::isfinite(value)) {
+            in.fail(value_at, cat("the attribute \"", name, "\" of ", owner, " is ", value,
+                                  ", which is not finite"));
+        }
+        attributes.set(name, value);
+    }
+    return attributes;
+}
+
+/// Reads the 20-byte layer record l of a version 1 file.
+template <class Input>
+ModelLayerInfo read_version_1_layer(Reader<Input>& in, std::uint32_t l, std::uint64_t& inputs_at) {
+    ModelLayerInfo layer;
+    inputs_at = in.position();
+    layer.inputs = Eigen::Index(in.u32(cat("the input count of layer ", l)));
+    const std::uint64_t outputs_at = in.position();
+    layer.outputs = Eigen::Index(in.u32(cat("the output count of layer ", l)));
+    const std::uint64_t code_at = in.position();
+    const std::uint32_t code = in.u32(cat("the activation of layer ", l));
+    const std::uint64_t slope_at = in.position();
+    const std::uint64_t slope_bits = in.u64(cat("the slope of layer ", l));
+
+    if (layer.inputs == 0) in.fail(inputs_at, cat("layer ", l, " has 0 inputs"));
+    if (layer.outputs == 0) in.fail(outputs_at, cat("layer ", l, " has 0 outputs"));
+    layer.blocks = {{layer.outputs, layer.inputs}, {layer.outputs, 1}};
+    if (code >= 6) {
+        in.fail(code_at, cat("unknown activation code ", code, " for layer ", l,
+                             " (0 identity, 1 sigmoid, 2 tanh, 3 relu, 4 leaky_relu, "
+                             "5 softmax)"));
+    }
+    layer.activation.name = version_1_activations[code];
+    double slope = 0;
+    std::memcpy(&slope, &slope_bits, 8);
+    if (layer.activation.name == "leaky_relu") {
+        if (!std::isfinite(slope)) {
+            in.fail(slope_at, cat("the leaky_relu slope of layer ", l, " is ", slope,
+                                  ", which is not finite"));
+        }
+        layer.activation.attributes.set("slope", slope);
+    } else if (slope_bits != 0) {
+        in.fail(slope_at, cat("the slope field of layer ", l, " (", layer.activation.name,
+                              ") is not zero; only leaky_relu has a slope"));
+    }
+    return layer;
+}
+
+/// Reads the description of layer l of a version 2 file.
+template <class Input>
+ModelLayerInfo read_version_2_layer(Reader<Input>& in, std::uint32_t l, std::uint64_t& inputs_at) {
+    ModelLayerInfo layer;
+    layer.type = read_name(in, cat("the type of layer ", l), false);
+    inputs_at = in.position();
+    layer.inputs = Eigen::Index(in.u32(cat("the input count of layer ", l)));
+    const std::uint64_t outputs_at = in.position();
+    layer.outputs = Eigen::Index(in.u32(cat("the output count of layer ", l)));
+    if (layer.inputs == 0) in.fail(inputs_at, cat("layer ", l, " has 0 inputs"));
+    if (layer.outputs == 0) in.fail(outputs_at, cat("layer ", l, " has 0 outputs"));
+    layer.activation.name = read_name(in, cat("the activation of layer ", l), true);
+    layer.activation.attributes = read_attributes(in, cat("the activation of layer ", l));
+    layer.attributes = read_attributes(in, cat("layer ", l));
+    const std::uint32_t blocks = read_count(in, cat("parameter blocks of layer ", l), 8);
+    for (std::uint32_t k = 1; k <= blocks; ++k) {
+        const std::uint64_t at = in.position();
+        const Eigen::Index rows = Eigen::Index(in.u32(cat("the rows of block ", k, " of layer ", l)));
+        const Eigen::Index cols = Eigen::Index(in.u32(cat("the columns of block ", k, " of layer ", l)));
+        if (rows == 0 || cols == 0) {
+            in.fail(at, cat("parameter block ", k, " of layer ", l, " is ", shape(rows, cols),
+                            "; a block has at least one entry"));
+        }
+        layer.blocks.push_back({rows, cols});
+    }
+    return layer;
+}
+
 /// Reads and checks everything before the parameters: magic, version, scalar type, loss name,
-/// layer records. On return every count has been checked against the bytes left, so the
+/// layer descriptions. On return every count has been checked against the bytes left, so the
 /// parameters can be allocated without trusting the file.
 template <class Input>
 ModelInfo read_header(Reader<Input>& in) {
@@ -465,9 +740,9 @@ ModelInfo read_header(Reader<Input>& in) {
 
     const std::uint64_t version_at = in.position();
     info.version = in.u32("the format version");
-    if (info.version != model_format_version) {
+    if (info.version != 1 && info.version != 2) {
         in.fail(version_at, cat("model format version ", info.version, " is not supported; "
-                                "this library reads version ", model_format_version));
+                                "this library reads versions 1 and 2"));
     }
 
     const std::uint64_t scalar_at = in.position();
@@ -478,87 +753,45 @@ ModelInfo read_header(Reader<Input>& in) {
                                " (1 is float32, 2 is float64)"));
     }
     info.scalar = StoredScalar(scalar);
-
-    const std::uint64_t length_at = in.position();
-    const std::uint32_t length = in.u32("the length of the loss name");
-    if (length == 0 || length > max_loss_name) {
-        in.fail(length_at, cat("the loss name is said to be ", length,
-                               " bytes long; it must be 1 to ", max_loss_name));
-    }
-    unsigned char name[max_loss_name];
-    const std::uint64_t name_at = in.position();
-    in.read(name, length, "the loss name");
-    for (std::uint32_t i = 0; i < length; ++i) {
-        if (name[i] < 0x20 || name[i] > 0x7E) {
-            in.fail(name_at + i, cat("the loss name holds the byte ", hex_text(name + i, 1),
-                                     ", which is not printable ASCII"));
-        }
-    }
-    info.loss.assign(reinterpret_cast<const char*>(name), length);
+    info.loss = read_name(in, "the loss name", false);
 
     const std::uint64_t count_at = in.position();
     const std::uint32_t count = in.u32("the layer count");
     if (count == 0) in.fail(count_at, "the layer count is 0; a model has at least 1 layer");
-    if (std::uint64_t(count) * layer_record_size > in.remaining()) {
+    const std::size_t least = info.version == 1 ? layer_record_size : min_layer_description;
+    if (std::uint64_t(count) * least > in.remaining()) {
         in.fail(count_at, cat("the file says it holds ", count, " layers, whose descriptions "
-                              "alone need ", std::uint64_t(count) * layer_record_size,
+                              "alone need ", std::uint64_t(count) * least,
                               " bytes, but only ", in.remaining(), " follow: the file is "
                               "truncated or the count is corrupt"));
     }
 
     info.layers.reserve(count);  // at most remaining() / 20 entries: checked just above
     for (std::uint32_t l = 1; l <= count; ++l) {
-        ModelLayerInfo layer;
-        const std::uint64_t inputs_at = in.position();
-        layer.inputs = Eigen::Index(in.u32(cat("the input count of layer ", l)));
-        const std::uint64_t outputs_at = in.position();
-        layer.outputs = Eigen::Index(in.u32(cat("the output count of layer ", l)));
-        const std::uint64_t code_at = in.position();
-        const std::uint32_t code = in.u32(cat("the activation of layer ", l));
-        const std::uint64_t slope_at = in.position();
-        const std::uint64_t slope_bits = in.u64(cat("the slope of layer ", l));
-
-        if (layer.inputs == 0) in.fail(inputs_at, cat("layer ", l, " has 0 inputs"));
-        if (layer.outputs == 0) in.fail(outputs_at, cat("layer ", l, " has 0 outputs"));
+        std::uint64_t inputs_at = 0;
+        ModelLayerInfo layer = info.version == 1 ? read_version_1_layer(in, l, inputs_at)
+                                                 : read_version_2_layer(in, l, inputs_at);
         if (l > 1 && layer.inputs != info.layers.back().outputs) {
-            in.fail(inputs_at, cat("layer ", l, " takes ", layer.inputs, " inputs but layer ",
-                                   l - 1, " has ", info.layers.back().outputs, " outputs"));
+            in.fail(inputs_at,
+                    cat("layer ", l, " takes ", layer.inputs, " inputs but layer ", l - 1,
+                        " has ", info.layers.back().outputs, " outputs"));
         }
-        ActivationKind kind = ActivationKind::identity;
-        if (!activation_of_code(code, kind)) {
-            in.fail(code_at, cat("unknown activation code ", code, " for layer ", l,
-                                 " (0 identity, 1 sigmoid, 2 tanh, 3 relu, 4 leaky_relu, "
-                                 "5 softmax)"));
-        }
-        double slope = 0;
-        std::memcpy(&slope, &slope_bits, 8);
-        if (kind == ActivationKind::leaky_relu) {
-            if (!std::isfinite(slope)) {
-                in.fail(slope_at, cat("the leaky_relu slope of layer ", l, " is ", slope,
-                                      ", which is not finite"));
-            }
-            layer.activation = AnyActivation(kind, slope);
-        } else {
-            if (slope_bits != 0) {
-                in.fail(slope_at, cat("the slope field of layer ", l, " (", to_string(kind),
-                                      ") is not zero; only leaky_relu has a slope"));
-            }
-            layer.activation = AnyActivation(kind);
-        }
-        info.layers.push_back(layer);
+        info.layers.push_back(std::move(layer));
     }
 
-    // Each count is below 2³², so n·(m + 1) fits in 64 bits; the running total is compared with
-    // the bytes left at each step, so it never grows past the file size either.
+    // Each block count is below 2³² and each side too, so rows·cols fits in 64 bits; the running
+    // total is compared with the bytes left at each step, so it never grows past the file size.
     const std::uint64_t width = info.scalar == StoredScalar::float32 ? 4 : 8;
     const std::uint64_t available = in.remaining();
     std::uint64_t needed = 4;  // the checksum
     bool fits = needed <= available;
     for (const ModelLayerInfo& layer : info.layers) {
-        if (!fits) break;
-        const std::uint64_t values = std::uint64_t(layer.outputs) * std::uint64_t(layer.inputs + 1);
-        fits = values <= (available - needed) / width;
-        if (fits) needed += values * width;
+        for (const auto& block : layer.blocks) {
+            if (!fits) break;
+            const std::uint64_t values = std::uint64_t(block[0]) * std::uint64_t(block[1]);
+            fits = values <= (available - needed) / width;
+            if (fits) needed += values * width;
+        }
     }
     if (!fits) {
         in.fail(in.position() + available,
@@ -571,18 +804,14 @@ ModelInfo read_header(Reader<Input>& in) {
     return info;
 }
 
-/// A layer's parameters as read from a file, before they go into a network.
-template <class Scalar>
-struct StagedLayer {
-    Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> weights;  ///< W, outputs × inputs.
-    Eigen::Matrix<Scalar, Eigen::Dynamic, 1> bias;                  ///< b, outputs × 1.
-};
-
-/// A whole model file, read and checked, its parameters in the network's scalar type.
+/// A whole model file, read and checked, its parameters in the network's scalar type: per layer,
+/// its blocks in order.
 template <class Scalar>
 struct StagedModel {
-    ModelInfo info;                             ///< The header.
-    std::vector<StagedLayer<Scalar>> layers;    ///< Empty when the parameters were not kept.
+    /// One parameter block as read.
+    using Block = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
+    ModelInfo info;                         ///< The header.
+    std::vector<std::vector<Block>> layers;  ///< Empty when the parameters were not kept.
 };
 
 /// Reads `count` stored values, calling store(index, value, offset) with each as a double (a
@@ -640,30 +869,32 @@ StagedModel<Scalar> read_model(Input& input, const std::string& name, bool keep 
 
     if (keep) model.layers.resize(info.layers.size());
     for (std::size_t l = 0; l < info.layers.size(); ++l) {
-        const Eigen::Index rows = info.layers[l].outputs;
-        const Eigen::Index cols = info.layers[l].inputs;
-        StagedLayer<Scalar>* staged = keep ? &model.layers[l] : nullptr;
-        if (staged) {
-            staged->weights.resize(rows, cols);  // checked against the file size in read_header
-            staged->bias.resize(rows);
+        const ModelLayerInfo& layer = info.layers[l];
+        if (keep) model.layers[l].resize(layer.blocks.size());
+        for (std::size_t k = 0; k < layer.blocks.size(); ++k) {
+            const Eigen::Index rows = layer.blocks[k][0];
+            const Eigen::Index cols = layer.blocks[k][1];
+            // Dense's blocks keep the names messages always gave them.
+            const bool dense = layer.type == "Dense" && layer.blocks.size() == 2;
+            const std::string block_name = dense ? (k == 0 ? "W" : "b") : cat("block ", k + 1);
+            typename StagedModel<Scalar>::Block* staged = keep ? &model.layers[l][k] : nullptr;
+            if (staged) staged->resize(rows, cols);  // checked against the file size
+            const std::string what = dense ? cat(k == 0 ? "the weights" : "the bias", " of layer ",
+                                                 l + 1)
+                                           : cat(block_name, " of layer ", l + 1);
+            read_values(in, info.scalar, std::uint64_t(rows) * std::uint64_t(cols), what,
+                        [&](std::uint64_t i, double value, std::uint64_t offset) {
+                            const Eigen::Index j = Eigen::Index(i % std::uint64_t(rows));
+                            const Eigen::Index c = Eigen::Index(i / std::uint64_t(rows));
+                            const Scalar v = convert(value, offset, [&] {
+                                return cols == 1 && dense
+                                           ? cat("layer ", l + 1, " b(", j, ")")
+                                           : cat("layer ", l + 1, " ", block_name, "(", j, ",", c,
+                                                 ")");
+                            });
+                            if (staged) (*staged)(j, c) = v;
+                        });
         }
-        read_values(in, info.scalar, std::uint64_t(rows) * std::uint64_t(cols),
-                    cat("the weights of layer ", l + 1),
-                    [&](std::uint64_t i, double value, std::uint64_t offset) {
-                        const Eigen::Index j = Eigen::Index(i % std::uint64_t(rows));
-                        const Eigen::Index k = Eigen::Index(i / std::uint64_t(rows));
-                        const Scalar v = convert(value, offset, [&] {
-                            return cat("layer ", l + 1, " W(", j, ",", k, ")");
-                        });
-                        if (staged) staged->weights(j, k) = v;
-                    });
-        read_values(in, info.scalar, std::uint64_t(rows), cat("the bias of layer ", l + 1),
-                    [&](std::uint64_t j, double value, std::uint64_t offset) {
-                        const Scalar v = convert(value, offset, [&] {
-                            return cat("layer ", l + 1, " b(", j, ")");
-                        });
-                        if (staged) staged->bias(Eigen::Index(j)) = v;
-                    });
     }
 
     const std::uint64_t crc_at = in.position();
@@ -726,8 +957,8 @@ decltype(auto) with_model_file(const std::string& path, F&& f) {
     return f(input);
 }
 
-/// Throws FileError naming `name` unless the model in `info` has the loss, the layer count, the
-/// layer sizes and the activations of `net`.
+/// Throws FileError naming `name` unless the model in `info` has the loss, the layer count and,
+/// layer by layer, the type, sizes, activation, attributes and blocks of `net`.
 template <class Net>
 void check_fits(const Net& net, const ModelInfo& info, const std::string& name) {
     const std::string loss = Net::Loss::name();
@@ -742,14 +973,12 @@ void check_fits(const Net& net, const ModelInfo& info, const std::string& name) 
                             net.layer_count(), " (sizes ", sizes_text(net.sizes()), ")"));
     }
     net.for_each_layer([&](const auto& layer, auto i) {
-        const ModelLayerInfo& stored = info.layers[static_cast<std::size_t>(i)];
-        const AnyActivation activation = as_any(layer.activation());
-        if (stored.inputs != layer.inputs() || stored.outputs != layer.outputs() ||
-            stored.activation != activation) {
-            throw FileError(cat(name, ": layer ", static_cast<std::size_t>(i) + 1, " is ",
-                                layer_text(stored.inputs, stored.outputs, stored.activation),
-                                ", the network's layer ", static_cast<std::size_t>(i) + 1, " is ",
-                                layer_text(layer.inputs(), layer.outputs(), activation),
+        const std::size_t l = static_cast<std::size_t>(i);
+        const ModelLayerInfo& stored = info.layers[l];
+        const ModelLayerInfo own = describe(layer);
+        if (stored != own) {
+            throw FileError(cat(name, ": layer ", l + 1, " is ", layer_text(stored),
+                                ", the network's layer ", l + 1, " is ", layer_text(own),
                                 " (W is outputs x inputs)"));
         }
     });
@@ -762,24 +991,43 @@ void check_loss(const ModelInfo& info, const std::string& name) {
         throw FileError(cat(name, ": the model was saved with the loss ", info.loss,
                             ", the network type uses ", Loss::name()));
     }
-    const AnyActivation& output = info.layers.back().activation;
-    if (!LossTraits<Loss>::accepts(output.name())) {
+    const ActivationSpec& output = info.layers.back().activation;
+    if (!LossTraits<Loss>::accepts(output.name) ||
+        (LossTraits<Loss>::fused && output.name.empty())) {
         throw FileError(cat(name, ": the loss ", info.loss, " does not fit the output "
-                            "activation ", output.name(), " of layer ", info.layers.size()));
+                            "activation ", output.name.empty() ? "(none)" : output.name,
+                            " of layer ", info.layers.size()));
     }
 }
 
-/// Moves checked parameters into `net`. Nothing here can fail: sizes were checked, and assigning
-/// a matrix of the same size does not allocate.
+/// Moves checked parameters into `net`. Nothing here can fail: shapes were checked, and
+/// assigning a matrix of the same size does not allocate.
 template <class Net, class Scalar>
 void commit(Net& net, StagedModel<Scalar>& model) {
-    for_each_parameter(net, [&](auto& block, const ParameterInfo& info) {
-        StagedLayer<Scalar>& staged = model.layers[info.layer];
-        if (std::string_view(info.name) == "W")
-            block.reshaped() = staged.weights.reshaped();
-        else
-            block.reshaped() = staged.bias.reshaped();
+    std::size_t block = 0;
+    std::size_t layer = 0;
+    for_each_parameter(net, [&](auto& parameters, const ParameterInfo& info) {
+        if (info.layer != layer) {
+            layer = info.layer;
+            block = 0;
+        }
+        parameters = model.layers[info.layer][block++];
     });
+}
+
+/// The activation a model file names, from the registry; throws FileError naming the file, the
+/// layer and the activation when the program has not registered it.
+inline AnyActivation activation_of(const ActivationSpec& spec, const std::string& name,
+                                   std::size_t layer) {
+    try {
+        return ActivationRegistry::instance().make(spec.name, spec.attributes);
+    } catch (const ConfigError& e) {
+        throw FileError(cat(name, ": layer ", layer, " uses the activation \"", spec.name,
+                            "\", which this program has not registered (",
+                            ActivationRegistry::instance().names_text(),
+                            " are); register its type with nabla::register_activation "
+                            "before loading"));
+    }
 }
 
 /// Builds the DynamicNetwork a checked model describes.
@@ -791,19 +1039,25 @@ DynamicNetwork<Scalar, Loss> build_network(StagedModel<Scalar>& model, const std
     layers.reserve(model.layers.size());
     for (std::size_t l = 0; l < model.layers.size(); ++l) {
         const ModelLayerInfo& stored = model.info.layers[l];
-        layers.emplace_back(stored.inputs, stored.outputs, stored.activation);
-        layers.back().set_weights(model.layers[l].weights);
-        layers.back().set_bias(model.layers[l].bias);
+        if (stored.type != "Dense") {
+            throw FileError(cat(name, ": layer ", l + 1, " is of type ", stored.type,
+                                ", which this program cannot build"));
+        }
+        layers.emplace_back(stored.inputs, stored.outputs,
+                            activation_of(stored.activation, name, l + 1));
+        layers.back().set_weights(model.layers[l][0]);
+        layers.back().set_bias(model.layers[l][1]);
     }
     return DynamicNetwork<Scalar, Loss>(std::move(layers));
 }
 
 }  // namespace detail::model
 
-/// Writes `net` to `out` in model format version 1: the layer sizes, activations (with leaky
-/// ReLU slopes), the loss's name, and every W and b, float32 for a float network and float64 for
-/// a double one. Throws ConfigError when the network cannot be stored (see docs/model-format.md)
-/// and FileError when the stream fails.
+/// Writes `net` to `out` in the model format (version 1 when it can hold the network, version 2
+/// otherwise): the layers (types, sizes, activations with their attributes, the layers' own
+/// attributes), the loss's name, and every parameter, float32 for a float network and float64
+/// for a double one. Throws ConfigError when the network cannot be stored (see
+/// docs/model-format.md) and FileError when the stream fails.
 template <class Net, class = typename Net::Loss>
 void save(const Net& net, std::ostream& out) {
     detail::model::write_model(net, out);
@@ -821,11 +1075,11 @@ void save(const Net& net, const std::string& path) {
 }
 
 /// Loads the parameters of the model file `path` into `net`, which must have been built with the
-/// same layers (sizes and activations, leaky ReLU slopes equal) and the same loss. A float32 file
-/// loads into a double network exactly; a float64 file loads into a float network rounded to
-/// nearest. Throws FileError naming the file: with a byte offset when it is missing, corrupt,
-/// truncated or of another format or version; naming the layer and both shapes when it does not
-/// fit `net`. On any error `net` is left exactly as it was.
+/// same layers (types, sizes, activations and attributes such as leaky ReLU slopes) and the same
+/// loss. A float32 file loads into a double network exactly; a float64 file loads into a float
+/// network rounded to nearest. Throws FileError naming the file: with a byte offset when it is
+/// missing, corrupt, truncated or of another format or version; naming the layer and both
+/// descriptions when it does not fit `net`. On any error `net` is left exactly as it was.
 template <class Net, class = typename Net::Loss>
 void load(Net& net, const std::string& path) {
     detail::model::with_model_file(path, [&](auto& input) {
@@ -845,8 +1099,10 @@ void load_from_bytes(Net& net, const void* data, std::size_t size,
     detail::model::commit(net, model);
 }
 
-/// The network stored in the model file `path`, built with the sizes and activations the file
-/// gives. Throws FileError as load() does, and when the file's loss is not `Loss`.
+/// The network stored in the model file `path`, built with the layers the file gives; its
+/// activations and layer types must be registered in the program (the built-ins are). Throws
+/// FileError as load() does, when the file's loss is not `Loss`, and when it names an activation
+/// or layer type the program has not registered (the message names it).
 ///
 ///     auto net = nabla::load_network<float, nabla::CrossEntropy>("mnist.nbl");
 template <class Scalar, class Loss>
@@ -868,7 +1124,7 @@ DynamicNetwork<Scalar, Loss> load_network_from_bytes(const void* data, std::size
 
 /// What the model file `path` holds (format, scalar type, loss, layers), after checking the whole
 /// file as load() does; the parameters are read for the checksum but not kept. Lets a program
-/// choose the network type before loading.
+/// choose the network type before loading. Needs no registration: names are read as text.
 inline ModelInfo read_model_info(const std::string& path) {
     return detail::model::with_model_file(path, [&](auto& input) {
         return detail::model::read_model<double>(input, path, false).info;
