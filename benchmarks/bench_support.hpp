@@ -273,6 +273,10 @@ public:
     Eigen::Index next(Eigen::Index k) const { return k + 1 == m_count ? 0 : k + 1; }
     /// Where the data came from, shown as the benchmarks' label.
     const std::string& label() const { return m_label; }
+    /// The inputs of every whole batch, in order.
+    auto all_x() const { return m_x.leftCols(m_count * m_batch); }
+    /// The targets of every whole batch, in order.
+    auto all_y() const { return m_y.leftCols(m_count * m_batch); }
 
 private:
     XMatrix m_x;

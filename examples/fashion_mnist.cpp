@@ -35,11 +35,12 @@ struct Settings {
     long batch = 64;
     std::uint64_t seed = 1;
     double min_accuracy = -1;   // exit 1 below this; -1: 0.88 for a full run, else no bar
+    double dropout = 0;         // > 0: a Dropout layer of this rate after each hidden layer
 };
 
 constexpr const char* usage =
     "usage: fashion_mnist [--data DIR] [--out DIR] [--epochs N] [--train N] [--validation N]\n"
-    "                     [--lr RATE] [--batch N] [--seed N] [--min-accuracy A]\n"
+    "                     [--lr RATE] [--batch N] [--seed N] [--dropout P] [--min-accuracy A]\n"
     "  --data DIR        Fashion-MNIST IDX files (default /usr/share/datasets/fashion-mnist)\n"
     "  --out DIR         where the model, curves and diagram go (default fashion_mnist_out)\n"
     "  --epochs N        at most N epochs (default 10); early stopping may end sooner\n"
@@ -47,7 +48,8 @@ constexpr const char* usage =
     "  --validation N    hold out N of them for validation (default 5000)\n"
     "  --lr RATE         Adam's learning rate (default 0.001)\n"
     "  --batch N         samples per step (default 64)\n"
-    "  --seed N          initialisation, split and shuffle seed (default 1)\n"
+    "  --seed N          initialisation, split, shuffle and dropout seed (default 1)\n"
+    "  --dropout P       drop each hidden unit with probability P while training (default 0)\n"
     "  --min-accuracy A  exit with status 1 when the test accuracy is below A\n"
     "                    (default 0.88 with all training images, else none)\n";
 
@@ -106,6 +108,12 @@ Settings parse(int argc, char** argv) {
             s.batch = number_of("--batch", value_of(i, argc, argv), 1);
         } else if (arg == "--seed") {
             s.seed = std::uint64_t(number_of("--seed", value_of(i, argc, argv), 0));
+        } else if (arg == "--dropout") {
+            s.dropout = real_of("--dropout", value_of(i, argc, argv));
+            if (!(s.dropout >= 0 && s.dropout < 1)) {
+                std::fprintf(stderr, "fashion_mnist: --dropout wants a rate in [0, 1)\n");
+                std::exit(2);
+            }
         } else if (arg == "--min-accuracy") {
             s.min_accuracy = real_of("--min-accuracy", value_of(i, argc, argv));
         } else {
@@ -182,6 +190,68 @@ void print_confusion(const nabla::ConfusionMatrix& counts) {
     }
 }
 
+/// Trains `net` on the split, reports the test accuracy, saves, reloads and draws it; returns the
+/// exit status.
+template <class Net, class Split>
+int train_and_report(Net& net, const nabla::FashionMnist<float>& data, const Split& split,
+                     const Settings& s, std::chrono::steady_clock::time_point start) {
+    net.initialize(s.seed, nabla::HeNormal{});
+
+    nabla::Adam adam(s.learning_rate);
+    nabla::FitOptions options;
+    options.epochs = s.epochs;
+    options.batch_size = s.batch;
+    options.seed = s.seed;
+    options.early_stopping = nabla::EarlyStopping{3, 0.0, true};
+    options.gradient_norms = true;  // for the curves file
+    options.validation_batch_size = 1000;
+    // Smaller steps as training converges: cosine annealing from the rate down to 0.
+    options.schedule = nabla::CosineAnnealing(s.learning_rate, s.epochs);
+    std::printf("training 784-256-128-10, ReLU, softmax + cross-entropy, Adam (lr %g, cosine "
+                "annealing), batch %ld, up to %d epochs",
+                s.learning_rate, s.batch, s.epochs);
+    if (s.dropout > 0) std::printf(", dropout %g after each hidden layer", s.dropout);
+    std::printf("\n");
+    const auto train_start = std::chrono::steady_clock::now();
+    const nabla::History history =
+        nabla::fit(net, adam, split.x_train, split.y_train, split.x_val, split.y_val, options);
+    const double train_seconds = since(train_start);
+    std::printf("trained %zu epochs in %.1f s; weights of epoch %d (lowest validation "
+                "loss)\n",
+                history.size(), train_seconds, history.best_epoch);
+
+    const Eigen::MatrixXf outputs = net.predict(data.test_images);
+    const double test_accuracy = nabla::accuracy(outputs, data.test_labels);
+    std::printf("\ntest accuracy: %.2f%% of %ld images\n", 100.0 * test_accuracy,
+                long(data.test_images.cols()));
+    print_confusion(nabla::confusion_matrix(outputs, data.test_labels));
+
+    std::filesystem::create_directories(s.out);
+    const std::string model = s.out + "/fashion_mnist.nbl";
+    nabla::save(net, model);
+    // The file alone is enough to rebuild the network: no type needs to be known.
+    const auto reloaded = nabla::load_network<float, nabla::CrossEntropy>(model);
+    const Eigen::MatrixXf again = reloaded.predict(data.test_images);
+    const bool same = (again.array() == outputs.array()).all();
+    std::printf("\nmodel:    %s (%ld bytes); reloaded, it gives %s\n", model.c_str(),
+                long(std::filesystem::file_size(model)),
+                same ? "the same outputs bit for bit" : "DIFFERENT outputs");
+
+    write_curves(history, s.out + "/curves.csv");
+    plot_curves(s.out + "/curves.csv", s.out + "/curves.png", s.out + "/curves.gnuplot");
+    nabla::write_dot(net, s.out + "/network.dot");
+    std::printf("diagram:  %s (render: dot -Tsvg %s/network.dot -o network.svg)\n",
+                (s.out + "/network.dot").c_str(), s.out.c_str());
+
+    std::printf("\nwhole run: %.1f s\n", since(start));
+    if (!same) return 1;
+    if (test_accuracy < s.min_accuracy) {
+        std::printf("test accuracy below the bar of %.2f%%\n", 100.0 * s.min_accuracy);
+        return 1;
+    }
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -217,60 +287,16 @@ int main(int argc, char** argv) {
         // Sizes chosen at run time, activations as types: no dispatch inside a layer.
         using Hidden = nabla::Dense<float, Eigen::Dynamic, Eigen::Dynamic, nabla::ReLU>;
         using Output = nabla::Dense<float, Eigen::Dynamic, Eigen::Dynamic, nabla::Softmax>;
+        if (s.dropout > 0) {
+            using Dropout = nabla::Dropout<float>;
+            using Net = nabla::Network<nabla::CrossEntropy, Hidden, Dropout, Hidden, Dropout, Output>;
+            Net net(std::make_tuple(Hidden(784, 256), Dropout(256, s.dropout), Hidden(256, 128),
+                                    Dropout(128, s.dropout), Output(128, 10)));
+            return train_and_report(net, data, split, s, start);
+        }
         using Net = nabla::Network<nabla::CrossEntropy, Hidden, Hidden, Output>;
         Net net({784, 256, 128, 10});
-        net.initialize(s.seed, nabla::HeNormal{});
-
-        nabla::Adam adam(s.learning_rate);
-        nabla::FitOptions options;
-        options.epochs = s.epochs;
-        options.batch_size = s.batch;
-        options.seed = s.seed;
-        options.early_stopping = nabla::EarlyStopping{3, 0.0, true};
-        options.validation_batch_size = 1000;
-        // Smaller steps as training converges: cosine annealing from the rate down to 0.
-        options.schedule = nabla::CosineAnnealing(s.learning_rate, s.epochs);
-        std::printf("training 784-256-128-10, ReLU, softmax + cross-entropy, Adam (lr %g, cosine "
-                    "annealing), batch %ld, up to %d epochs\n",
-                    s.learning_rate, s.batch, s.epochs);
-        const auto train_start = std::chrono::steady_clock::now();
-        const nabla::History history =
-            nabla::fit(net, adam, split.x_train, split.y_train, split.x_val, split.y_val, options);
-        const double train_seconds = since(train_start);
-        std::printf("trained %zu epochs in %.1f s; weights of epoch %d (lowest validation "
-                    "loss)\n",
-                    history.size(), train_seconds, history.best_epoch);
-
-        const Eigen::MatrixXf outputs = net.predict(data.test_images);
-        const double test_accuracy = nabla::accuracy(outputs, data.test_labels);
-        std::printf("\ntest accuracy: %.2f%% of %ld images\n", 100.0 * test_accuracy,
-                    long(data.test_images.cols()));
-        print_confusion(nabla::confusion_matrix(outputs, data.test_labels));
-
-        std::filesystem::create_directories(s.out);
-        const std::string model = s.out + "/fashion_mnist.nbl";
-        nabla::save(net, model);
-        // The file alone is enough to rebuild the network: no type needs to be known.
-        const auto reloaded = nabla::load_network<float, nabla::CrossEntropy>(model);
-        const Eigen::MatrixXf again = reloaded.predict(data.test_images);
-        const bool same = (again.array() == outputs.array()).all();
-        std::printf("\nmodel:    %s (%ld bytes); reloaded, it gives %s\n", model.c_str(),
-                    long(std::filesystem::file_size(model)),
-                    same ? "the same outputs bit for bit" : "DIFFERENT outputs");
-
-        write_curves(history, s.out + "/curves.csv");
-        plot_curves(s.out + "/curves.csv", s.out + "/curves.png", s.out + "/curves.gnuplot");
-        nabla::write_dot(net, s.out + "/network.dot");
-        std::printf("diagram:  %s (render: dot -Tsvg %s/network.dot -o network.svg)\n",
-                    (s.out + "/network.dot").c_str(), s.out.c_str());
-
-        std::printf("\nwhole run: %.1f s\n", since(start));
-        if (!same) return 1;
-        if (test_accuracy < s.min_accuracy) {
-            std::printf("test accuracy below the bar of %.2f%%\n", 100.0 * s.min_accuracy);
-            return 1;
-        }
-        return 0;
+        return train_and_report(net, data, split, s, start);
     } catch (const std::exception& error) {
         std::fprintf(stderr, "fashion_mnist: %s\n", error.what());
         return 1;

@@ -6,7 +6,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 source scripts/deps.sh
 nabla_ensure_deps cmake g++ make libeigen3-dev catch2 zlib1g-dev dataset-fashion-mnist \
-    libbenchmark-dev
+    libbenchmark-dev python3
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release \
     -DNABLA_BUILD_TESTS=ON -DNABLA_BUILD_EXAMPLES=ON -DNABLA_BUILD_BENCHMARKS=ON

@@ -41,9 +41,7 @@ using ClassifierNet = nabla::DynamicNetwork<double, nabla::CrossEntropy>;
 
 using nabla_test::contains;
 
-bool relatively_close(double a, double b, double tolerance) {
-    return std::abs(a - b) <= tolerance * std::max(std::abs(a), std::abs(b));
-}
+using nabla_test::relatively_close;
 
 using nabla_test::same_parameters;
 

@@ -2,9 +2,12 @@
 
 // Small helpers shared by the tests; nothing here is under test.
 
+#include <nabla/parameters.hpp>
 #include <nabla/random.hpp>
 
 #include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <exception>
 #include <string>
@@ -30,15 +33,17 @@ inline bool contains(const std::string& text, const std::string& part) {
     return text.find(part) != std::string::npos;
 }
 
-/// True when every W and b of the two networks (of the same layer count) are equal entry for
-/// entry.
+/// True when a and b differ by at most `tolerance` times the larger of |a| and |b|.
+inline bool relatively_close(double a, double b, double tolerance) {
+    return std::abs(a - b) <= tolerance * std::max(std::abs(a), std::abs(b));
+}
+
+/// True when every parameter (each W and b) of the two networks is equal entry for entry, and
+/// they have as many.
 template <class NetA, class NetB>
 bool same_parameters(const NetA& a, const NetB& b) {
-    bool same = true;
-    a.for_each_layer([&](const auto& layer, auto i) {
-        same = same && layer.weights() == b.layer(i).weights() && layer.bias() == b.layer(i).bias();
-    });
-    return same;
+    return a.parameter_count() == b.parameter_count() &&
+           nabla::copy_parameters(a) == nabla::copy_parameters(b);
 }
 
 /// A rows × cols matrix of U(lo, hi) values from a seeded generator (Eigen's Random is not

@@ -18,6 +18,8 @@
 
 namespace {
 
+using nabla_test::relatively_close;
+
 using nabla_test::random_matrix;
 using Matrix = Eigen::MatrixXd;
 constexpr int dynamic = Eigen::Dynamic;
@@ -68,9 +70,6 @@ void regression_data(Eigen::Index samples, Matrix& x, Matrix& y) {
         y(0, k) = std::sin(2 * x(0, k)) + 0.5 * x(1, k) * x(2, k);
 }
 
-bool relatively_close(double a, double b, double tolerance) {
-    return std::abs(a - b) <= tolerance * std::max(std::abs(a), std::abs(b));
-}
 
 }  // namespace
 

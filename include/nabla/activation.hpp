@@ -31,6 +31,7 @@
 #include <Eigen/Core>
 #include <cmath>
 #include <string_view>
+#include <type_traits>
 
 namespace nabla {
 
@@ -56,9 +57,6 @@ constexpr std::string_view to_string(ActivationKind kind) {
 /// (4) in Hadamard form, from the derivative() that `Derived` gives.
 template <class Derived>
 struct ElementWise {
-    /// True: σ acts on each neuron alone and σ'(z) is a matrix of the shape of z.
-    static constexpr bool is_elementwise = true;
-
     /// δ = ∂C/∂a ⊙ σ'(z), column by column of the batch.
     template <class Z, class A, class G, class D>
     void backward(const Eigen::MatrixBase<Z>& z, const Eigen::MatrixBase<A>& a,
@@ -69,6 +67,14 @@ struct ElementWise {
 };
 
 namespace detail {
+
+/// True when activation type A declares `static constexpr bool rectifier`.
+template <class A, class = void>
+struct DeclaresRectifier : std::false_type {};
+template <class A>
+struct DeclaresRectifier<A, std::enable_if_t<std::is_same_v<
+                                std::decay_t<decltype(A::rectifier)>, bool>>> : std::true_type {};
+
 /// ElementWise, under the name it had before it was public.
 template <class Derived>
 using ElementWise = nabla::ElementWise<Derived>;
@@ -266,28 +272,29 @@ struct Softplus : ElementWise<Softplus> {
 
 /// a = z·Φ(z) = ½z(1 + erf(z/√2)), the Gaussian error linear unit (Hendrycks & Gimpel), exact
 /// as torch.nn.GELU computes it by default; σ'(z) = Φ(z) + z·φ(z), with φ the standard normal
-/// density.
+/// density. Φ(z) is taken as ½erfc(−z/√2), which keeps its digits for large negative z where
+/// 1 + erf(z/√2) would cancel.
 struct GELU : ElementWise<GELU> {
     /// "gelu": how model files and run-time choices name it.
     static constexpr const char* name() { return "gelu"; }
     /// True: ReLU-like, so its layers start from He initialisation.
     static constexpr bool rectifier = true;
 
-    /// a = ½z(1 + erf(z/√2)).
+    /// a = ½z·erfc(−z/√2).
     template <class Z, class A>
     void forward(const Eigen::MatrixBase<Z>& z, Eigen::MatrixBase<A>& a) const {
         using Scalar = typename Z::Scalar;
         a.derived().array() = z.array().unaryExpr([](Scalar v) {
-            return Scalar(0.5) * v * (Scalar(1) + Scalar(std::erf(v * Scalar(0.70710678118654752440))));
+            return Scalar(0.5) * v * Scalar(std::erfc(-v * Scalar(0.70710678118654752440)));
         });
     }
 
-    /// σ'(z) = ½(1 + erf(z/√2)) + z·e^(−z²/2)/√(2π).
+    /// σ'(z) = ½erfc(−z/√2) + z·e^(−z²/2)/√(2π).
     template <class Z, class A>
     auto derivative(const Eigen::MatrixBase<Z>& z, const Eigen::MatrixBase<A>&) const {
         using Scalar = typename Z::Scalar;
         return z.array().unaryExpr([](Scalar v) {
-            const Scalar cdf = Scalar(0.5) * (Scalar(1) + Scalar(std::erf(v * Scalar(0.70710678118654752440))));
+            const Scalar cdf = Scalar(0.5) * Scalar(std::erfc(-v * Scalar(0.70710678118654752440)));
             const Scalar pdf = Scalar(std::exp(-Scalar(0.5) * v * v) * 0.39894228040143267794);
             return cdf + v * pdf;
         });
@@ -302,9 +309,6 @@ struct Softmax {
     static constexpr ActivationKind kind() { return ActivationKind::softmax; }
     /// "softmax": how model files and run-time choices name it.
     static constexpr const char* name() { return "softmax"; }
-    /// False: σ'(z) is not a matrix of the shape of z, so there is no derivative().
-    static constexpr bool is_elementwise = false;
-
     /// a = softmax(z) per column, shifted by the column's maximum so e^z never overflows.
     template <class Z, class A>
     void forward(const Eigen::MatrixBase<Z>& z, Eigen::MatrixBase<A>& a) const {

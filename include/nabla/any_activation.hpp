@@ -7,6 +7,7 @@
 #include <nabla/activation.hpp>
 #include <nabla/attributes.hpp>
 #include <nabla/detail/format.hpp>
+#include <nabla/detail/name_registry.hpp>
 #include <nabla/error.hpp>
 
 #include <Eigen/Core>
@@ -41,13 +42,6 @@ template <class A, class = void>
 struct ReadsAttributes : std::false_type {};
 template <class A>
 struct ReadsAttributes<A, std::void_t<decltype(A::from_attributes(std::declval<const Attributes&>()))>>
-    : std::true_type {};
-
-template <class A, class = void>
-struct DeclaresRectifierFlag : std::false_type {};
-template <class A>
-struct DeclaresRectifierFlag<A, std::enable_if_t<std::is_same_v<
-                                    std::decay_t<decltype(A::rectifier)>, bool>>>
     : std::true_type {};
 
 /// What a policy type's attributes are: what it writes, or none.
@@ -97,7 +91,7 @@ public:
 
     std::string_view name() const override { return A::name(); }
     bool rectifier() const override {
-        if constexpr (DeclaresRectifierFlag<A>::value)
+        if constexpr (DeclaresRectifier<A>::value)
             return bool(A::rectifier);
         else
             return false;
@@ -125,6 +119,32 @@ private:
 };
 
 }  // namespace detail
+
+/// An activation by name and attributes, as a model file names it: enough to build it again
+/// from the registry (ActivationRegistry::make()).
+struct ActivationSpec {
+    std::string name;       ///< Its name(), e.g. "relu"; empty for a layer without an activation.
+    Attributes attributes;  ///< Its parameters, e.g. {"slope", 0.2} for leaky ReLU.
+
+    /// Which built-in this is, ActivationKind::custom for any other.
+    ActivationKind kind() const {
+        for (ActivationKind kind : {ActivationKind::identity, ActivationKind::sigmoid,
+                                    ActivationKind::tanh, ActivationKind::relu,
+                                    ActivationKind::leaky_relu, ActivationKind::softmax}) {
+            if (name == to_string(kind)) return kind;
+        }
+        return ActivationKind::custom;
+    }
+    /// Leaky ReLU's slope (0.01 when there is none).
+    double slope() const { return attributes.get_or("slope", 0.01); }
+
+    /// Same name and attributes.
+    friend bool operator==(const ActivationSpec& x, const ActivationSpec& y) {
+        return x.name == y.name && x.attributes == y.attributes;
+    }
+    /// Not operator==.
+    friend bool operator!=(const ActivationSpec& x, const ActivationSpec& y) { return !(x == y); }
+};
 
 class AnyActivation;
 
@@ -155,36 +175,16 @@ public:
     AnyActivation make(std::string_view name, const Attributes& attributes = {}) const;
 
     /// True when `name` is registered.
-    bool contains(std::string_view name) const {
-        std::lock_guard<std::mutex> lock(m_mutex);
-        return m_entries.count(std::string(name)) > 0;
-    }
-
+    bool contains(std::string_view name) const { return m_names.find(name) != nullptr; }
     /// Every registered name, in alphabetical order.
-    std::vector<std::string> names() const {
-        std::lock_guard<std::mutex> lock(m_mutex);
-        std::vector<std::string> result;
-        for (const auto& entry : m_entries) result.push_back(entry.first);
-        return result;
-    }
-
+    std::vector<std::string> names() const { return m_names.names(); }
     /// "elu, gelu, identity, ...": the names, for messages.
-    std::string names_text() const {
-        std::string text;
-        for (const std::string& name : names()) text += (text.empty() ? "" : ", ") + name;
-        return text;
-    }
+    std::string names_text() const { return m_names.names_text(); }
 
 private:
-    struct Entry {
-        std::type_index type;
-        Factory factory;
-    };
-
     ActivationRegistry();
 
-    mutable std::mutex m_mutex;
-    std::map<std::string, Entry, std::less<>> m_entries;
+    detail::NameRegistry<Factory> m_names;
 };
 
 /// Registers the activation type A under A::name() (see ActivationRegistry::add()).
@@ -201,9 +201,6 @@ bool register_activation() {
 ///     nabla::AnyActivation chosen = nabla::AnyActivation::parse("gelu");
 class AnyActivation {
 public:
-    /// Not element-wise as far as the compiler knows: the type is a run-time value.
-    static constexpr bool is_elementwise = false;
-
     /// The identity.
     AnyActivation() : AnyActivation(Identity{}) {}
 
@@ -234,6 +231,8 @@ public:
     const Attributes& attributes() const { return m_model->attributes(); }
     /// True for an activation that declares itself a rectifier (He initialisation).
     bool rectifier() const { return m_model->rectifier(); }
+    /// Its name and attributes, as a model file keeps them.
+    ActivationSpec spec() const { return {std::string(name()), attributes()}; }
     /// Which built-in this is, or ActivationKind::custom.
     ActivationKind kind() const {
         for (ActivationKind kind : {ActivationKind::identity, ActivationKind::sigmoid,
@@ -300,29 +299,16 @@ template <class A>
 bool ActivationRegistry::add() {
     static_assert(detail::HasName<A>::value,
                   "NABLA_AN_ACTIVATION_NEEDS_A_NAME: give it static constexpr const char* name()");
-    const std::string name(A::name());
-    std::lock_guard<std::mutex> lock(m_mutex);
-    const auto found = m_entries.find(name);
-    if (found != m_entries.end()) {
-        if (found->second.type == std::type_index(typeid(A))) return true;
-        throw ConfigError(detail::cat("register_activation: the name \"", name,
-                                      "\" is taken by another activation type"));
-    }
     const Factory factory = [](const Attributes& attributes) {
         return AnyActivation(detail::activation_from<A>(attributes));
     };
-    m_entries.emplace(name, Entry{std::type_index(typeid(A)), factory});
+    m_names.add(A::name(), typeid(A), factory, "register_activation");
     return true;
 }
 
 inline AnyActivation ActivationRegistry::make(std::string_view name,
                                               const Attributes& attributes) const {
-    Factory factory = nullptr;
-    {
-        std::lock_guard<std::mutex> lock(m_mutex);
-        const auto found = m_entries.find(name);
-        if (found != m_entries.end()) factory = found->second.factory;
-    }
+    const Factory factory = m_names.find(name);
     if (!factory) {
         throw ConfigError(detail::cat("unknown activation \"", name, "\"; known: ", names_text(),
                                       " (register others with nabla::register_activation)"));

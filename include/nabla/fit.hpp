@@ -1,9 +1,8 @@
 #pragma once
 
-// fit(): the whole training loop — epochs of shuffled mini-batches
-// stepped by any optimizer, a learning-rate schedule, validation, early stopping, callbacks, a
-// progress line, and a History with the numbers of every epoch, gradient norms per layer
-// included.
+// fit(): the whole training loop — epochs of shuffled mini-batches stepped by any optimizer, a
+// learning-rate schedule, validation, early stopping, callbacks, a progress line, and a History
+// with the numbers of every epoch (per-layer gradient norms too, when asked for).
 
 #include <nabla/denormals.hpp>
 #include <nabla/detail/batches.hpp>
@@ -12,6 +11,8 @@
 #include <nabla/history.hpp>
 #include <nabla/loss.hpp>
 #include <nabla/metrics.hpp>
+#include <nabla/optim/clipping.hpp>
+#include <nabla/optim/l1.hpp>
 #include <nabla/parallel/data_parallel.hpp>
 #include <nabla/parameters.hpp>
 #include <nabla/progress.hpp>
@@ -91,13 +92,20 @@ struct FitOptions {
     bool flush_denormals = true;
     /// Threads to train with, ≥ 1: above 1, each batch is split across them (DataParallel,
     /// parallel/data_parallel.hpp). The result differs from one thread's by the rounding of the
-    /// sums only, and is the same bit for bit from run to run for one thread count.
+    /// sums only (and, with Dropout, by the masks, which each shard draws from its own
+    /// generator), and is the same bit for bit from run to run for one thread count.
     int threads = 1;
     /// Record each layer's gradient norms in EpochRecord::gradient_norms (see
     /// LayerGradientNorms); also on when progress.gradient_norms shows them. Off by default:
     /// ‖∂C/∂W‖ needs ∂C/∂W stored, and with a plain Sgd fit() otherwise adds each step straight
     /// into W without storing it (Network::train_step), which is faster.
     bool gradient_norms = false;
+    /// λ ≥ 0 of an L1 penalty λ‖W‖₁ on the weights (optim/l1.hpp): its gradient is added before
+    /// each step, and the recorded loss includes it. 0: none.
+    double l1 = 0;
+    /// Clip each batch's gradient to this global norm before the step (optim/clipping.hpp);
+    /// 0: no clipping.
+    double clip_gradient_norm = 0;
 };
 
 
@@ -138,6 +146,13 @@ inline void check_fit_options(const FitOptions& options, bool validating, const 
         throw ConfigError(cat(caller, ": batch_size must be at least 1, got ", options.batch_size));
     if (options.threads < 1)
         throw ConfigError(cat(caller, ": threads must be at least 1, got ", options.threads));
+    if (!(std::isfinite(options.l1) && options.l1 >= 0))
+        throw ConfigError(cat(caller, ": l1 must be finite and 0 or more, got ", options.l1));
+    if (!(std::isfinite(options.clip_gradient_norm) && options.clip_gradient_norm >= 0)) {
+        throw ConfigError(cat(caller, ": clip_gradient_norm must be finite and 0 or more (0: "
+                              "off), got ",
+                              options.clip_gradient_norm));
+    }
     if (options.validation_batch_size < 0) {
         throw ConfigError(cat(caller, ": validation_batch_size must be at least 1, or 0 for "
                               "batch_size, got ",
@@ -210,22 +225,6 @@ bool plain_step(const Optimizer& optimizer) {
         return optimizer.plain_step() && optimizer.learning_rate() > 0;
     else
         return false;
-}
-
-template <class State, class = void>
-struct HasDelta : std::false_type {};
-template <class State>
-struct HasDelta<State, std::void_t<decltype(std::declval<const State&>().delta)>>
-    : std::true_type {};
-
-/// The error term of a layer's state whose norm fit() records: δ = ∂C/∂z for a layer with an
-/// activation, ∂C/∂a for one without.
-template <class State>
-const auto& error_term(const State& state) {
-    if constexpr (HasDelta<State>::value)
-        return state.delta;
-    else
-        return state.da;
 }
 
 inline double seconds_between(std::chrono::steady_clock::time_point from,
@@ -357,20 +356,20 @@ private:
     // backward, the finiteness check and the optimizer's step. Returns the batch's cost.
     template <class Where>
     Scalar train_batch(BatchBuffers<Net>& batch, const Where& where) {
-        if (plain_step(m_optimizer) && !m_norms_on) {
+        if (plain_step(m_optimizer) && !m_norms_on && m_options.l1 == 0 &&
+            m_options.clip_gradient_norm == 0) {
             const Scalar rate = Scalar(m_optimizer.learning_rate());
             if (m_parallel)
                 return m_parallel->train_step(m_net, batch.ws.input(), batch.targets, rate, where);
             return m_net.run_train_step(batch.ws, batch.targets, rate, where);
         }
-        const Scalar cost = m_parallel
-                                ? m_parallel->backward(m_net, batch.ws.input(), batch.targets)
-                                : m_net.run_backward(batch.ws, batch.targets);
-        if (m_parallel)
-            Net::check_finite(cost, *m_parallel, where);
-        else
-            Net::check_finite(cost, batch.ws, where);
-        const auto& gradients = m_parallel ? m_parallel->gradients() : batch.ws;
+        Scalar cost = m_parallel ? m_parallel->backward(m_net, batch.ws.input(), batch.targets)
+                                 : m_net.run_backward(batch.ws, batch.targets);
+        auto& gradients = m_parallel ? m_parallel->gradients() : batch.ws;
+        if (m_options.l1 > 0) cost += Scalar(add_l1_penalty(m_net, gradients, m_options.l1));
+        Net::check_finite(cost, gradients, where);
+        if (m_options.clip_gradient_norm > 0)
+            clip_gradient_norm(gradients, m_options.clip_gradient_norm);
         if (m_norms_on) add_gradient_norms(batch, gradients);
         m_optimizer.step(m_net, gradients);
         return cost;
@@ -496,8 +495,9 @@ History fit_loop(Net& net, Optimizer& optimizer, const Eigen::MatrixBase<X>& x,
 /// trained, accuracy for a loss that scores one (LossTraits::accuracy), learning rate, time,
 /// rate, and with options.gradient_norms the per-layer norms of LayerGradientNorms), the
 /// progress line is shown and the callbacks are called. With a plain Sgd (no momentum, no
-/// weight decay) each step is Network::train_step, which adds the step straight into W; with
-/// no schedule and no validation, fit is then train() step for step. Buffers and the History
+/// weight decay), no gradient norms, no l1 and no clipping, each step is Network::train_step,
+/// which adds the step straight into W: the same step as backward() and update() up to
+/// rounding. train() is fit() with such an Sgd. Buffers and the History
 /// are sized before the first epoch: the epochs allocate nothing (with silent or no progress
 /// output).
 ///

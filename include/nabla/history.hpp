@@ -57,11 +57,12 @@ private:
 struct EpochRecord {
     int epoch = 0;  ///< 1 for the first epoch, as in messages.
     /// The mean training loss over the epoch's samples, each batch's cost taken before its step
-    /// (the loss "as trained", as train() returns it).
+    /// (the loss "as trained", as train() returns it); with FitOptions::l1, the penalty included.
     double loss = 0;
-    /// For CrossEntropy: the fraction of the epoch's samples whose argmax output was the target
-    /// class; for BinaryCrossEntropy: the fraction of output entries on the right side of 0.5.
-    /// Taken from the outputs before each step; empty for other losses.
+    /// For a loss that scores argmax (CrossEntropy): the fraction of the epoch's samples whose
+    /// largest output was the target class; for one that scores a threshold
+    /// (BinaryCrossEntropy): the fraction of output entries on the right side of 0.5
+    /// (LossTraits::accuracy). Taken from the outputs before each step; empty for other losses.
     std::optional<double> accuracy;
     /// The mean loss over the validation samples after the epoch. Recorded as it comes: a
     /// validation loss that is not finite stops nothing (it only never counts as a gain).
@@ -71,7 +72,8 @@ struct EpochRecord {
     double seconds = 0;        ///< Wall time of the epoch, validation included.
     /// Training samples per second of wall time, validation excluded.
     double samples_per_second = 0;
-    /// Per layer, layer 1 first: the mean gradient norms of the epoch (see LayerGradientNorms).
+    /// Per layer, layer 1 first: the mean gradient norms of the epoch (see LayerGradientNorms);
+    /// empty unless FitOptions::gradient_norms (or progress.gradient_norms) asked for them.
     GradientNorms gradient_norms;
 };
 

@@ -87,12 +87,6 @@ struct InitContext {
 namespace detail {
 
 template <class A, class = void>
-struct DeclaresRectifier : std::false_type {};
-template <class A>
-struct DeclaresRectifier<A, std::enable_if_t<std::is_same_v<
-                                std::decay_t<decltype(A::rectifier)>, bool>>> : std::true_type {};
-
-template <class A, class = void>
 struct TellsRectifier : std::false_type {};
 template <class A>
 struct TellsRectifier<A, std::void_t<decltype(std::declval<const A&>().rectifier())>>
@@ -121,8 +115,9 @@ struct WeightEntry {
     std::size_t layer = 0;     ///< Zero-based, as net.layer(i) counts.
 };
 
-/// The default of initialize(seed): He uniform for ReLU and leaky ReLU layers, Glorot uniform for
-/// sigmoid, tanh, identity and softmax layers; b = 0.
+/// The default of initialize(seed): He uniform for rectifier layers (ReLU, leaky ReLU, ELU, GELU,
+/// softplus, and any σ that declares itself one), Glorot uniform for sigmoid, tanh, identity,
+/// softmax and the others; b = 0.
 struct DefaultInit {
     /// Draws W as default_initialize() does for the layer's activation; b = 0.
     template <class W, class B>

@@ -8,6 +8,7 @@
 //
 //     using Scalar = S;
 //     static constexpr int InputsAtCompileTime, OutputsAtCompileTime;   // or Eigen::Dynamic
+//     static constexpr int ParametersAtCompileTime;  // scalars in its parameter blocks, or Dynamic
 //     static constexpr const char* type_name();    // "Dense": messages and model files
 //     template <int Batch> using State = ...;      // derives from LayerBuffers<S, Outputs, Batch>
 //     Eigen::Index inputs() const, outputs() const;
@@ -17,33 +18,47 @@
 //
 //     template <int Batch> void prepare(State<Batch>&, Eigen::Index batch, S* gradients) const;
 //         // sizes the buffers for `batch` columns; `gradients` is where this layer's
-//         // parameter_count() gradient entries live, block after block, column-major
+//         // parameter_count() gradient entries live, block after block, column-major; a state
+//         // keeps GradientView's of them and points them there again in bind_gradients(S*)
 //     void forward(const Eigen::MatrixBase<In>& a_prev, State& s, const Pass& pass) const;
 //         // s.a from aˡ⁻¹ (inputs × batch)
 //     void backward(const Eigen::MatrixBase<In>& a_prev, State& s, const BackwardPass& how) const;
 //         // from s.da = ∂C/∂aˡ: the layer's error terms and, when how.store_gradients, its
 //         // parameter gradients (means over the batch)
-//     void propagate(const State& s, Eigen::MatrixBase<Below>& da_below) const;
-//         // ∂C/∂aˡ⁻¹, the error handed to the layer below (inputs × batch)
+//     void propagate(const State& s, Below&& da_below) const;
+//         // ∂C/∂aˡ⁻¹, the error handed to the layer below (inputs × batch, sized already)
 //
 // and may provide:
 //
 //     using Activation; const Activation& activation() const;
 //         // σ of its output: a loss that needs a particular output σ checks it, and a fused loss
-//         // (CrossEntropy with Softmax) writes s.delta itself (how.delta_given)
-//     void descend(const Eigen::MatrixBase<In>& a_prev, const State& s, S learning_rate);
+//         // (CrossEntropy with Softmax) writes s.delta itself (how.delta_given); its state then
+//         // keeps z and delta
 //     bool folds_step<In>(Eigen::Index batch) const;
+//     bool step_is_finite(const Eigen::MatrixBase<In>& a_prev, const State& s, S rate) const;
+//     void descend(const Eigen::MatrixBase<In>& a_prev, const State& s, S learning_rate);
 //         // plain gradient descent without the gradient stored: train_step calls descend()
-//         // instead of backward(store_gradients) for layers where folds_step() is true
-//     template <class Init> void initialize(const Init&, const InitContext&, Rng&);
-//     void seed(State&, std::uint64_t) const;    // layers that draw random numbers (Dropout)
-//     void write_attributes(Attributes&) const; static L from_attributes(in, out, const Attributes&);
-//         // what a model file keeps beside the parameters (Dropout's rate)
+//         // instead of backward(store_gradients) for layers where folds_step() is true, once
+//         // step_is_finite() has vouched for every such layer
+//     template <class Init> void initialize(const Init&, std::size_t index, Rng&);
+//         // fills its parameters as layer `index` of its network (init.hpp)
+//     void write_attributes(Attributes&) const; static L from_spec(const LayerSpec&);
+//         // what a model file keeps beside the parameters (Dropout's rate), and how
+//         // load_network() builds the layer again once register_layer<L>() has named it
 //     void set_number(int);                       // its place in a network, for messages
+//
+// A layer that draws random numbers (Dropout) takes them from pass.rng, the generator of the
+// workspace that runs the pass.
 
+#include <nabla/any_activation.hpp>
+#include <nabla/attributes.hpp>
 #include <nabla/random.hpp>
 
 #include <Eigen/Core>
+#include <cstddef>
+#include <cstdint>
+#include <new>
+#include <string_view>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -75,6 +90,47 @@ struct BackwardPass {
     /// Store the parameter gradients. train_step clears it for layers that fold their step into
     /// the parameters (descend()).
     bool store_gradients = true;
+};
+
+/// What a model file says of a layer, for a layer type's from_spec() to build it again.
+struct LayerSpec {
+    Eigen::Index inputs = 0;   ///< m, the neurons of the layer below.
+    Eigen::Index outputs = 0;  ///< n, the neurons of the layer.
+    AnyActivation activation;  ///< σ of the layer; the identity for a layer without one.
+    Attributes attributes;     ///< The layer's own attributes, e.g. Dropout's rate.
+};
+
+/// A layer state's view of one parameter block's gradient in the workspace's gradient array: a
+/// matrix map (write it as any Eigen matrix, `dW = ...`) that the workspace points at the right
+/// entries (bind()). Copying a state copies where the view points, not the entries: a copied
+/// workspace then points it at its own array.
+template <class Plain>
+class GradientView : public Eigen::Map<Plain> {
+    using Base = Eigen::Map<Plain>;
+
+public:
+    using typename Base::Scalar;
+
+    /// Points nowhere, shaped rows × cols (for a fixed-size block, its own shape).
+    GradientView()
+        : Base(nullptr, Plain::RowsAtCompileTime == Eigen::Dynamic ? 0 : Plain::RowsAtCompileTime,
+               Plain::ColsAtCompileTime == Eigen::Dynamic ? 0 : Plain::ColsAtCompileTime) {}
+    /// The same place as `other`.
+    GradientView(const GradientView& other) : Base(other) {}
+    /// Points where `other` points; copies no entry.
+    GradientView& operator=(const GradientView& other) {
+        bind(const_cast<Scalar*>(other.data()), other.rows(), other.cols());
+        return *this;
+    }
+    /// Writes the entries of an Eigen expression, as a map does.
+    using Base::operator=;
+
+    /// Points the view at the `rows` × `cols` entries from `data`, column by column.
+    void bind(Scalar* data, Eigen::Index rows, Eigen::Index cols) {
+        new (static_cast<Base*>(this)) Base(data, rows, cols);
+    }
+    /// Points the view at `data`, keeping its shape.
+    void bind(Scalar* data) { bind(data, this->rows(), this->cols()); }
 };
 
 /// The buffers every layer state has, outputs × batch each: what the layer gives the layer above
@@ -113,18 +169,36 @@ struct CanDescend<L, In,
                       Eigen::Index(1)))>> : std::true_type {};
 
 template <class L, class = void>
+struct HasActivationPointer : std::false_type {};
+template <class L>
+struct HasActivationPointer<L, std::void_t<decltype(std::declval<const L&>().activation_if_any())>>
+    : std::true_type {};
+
+template <class L, class Init, class = void>
+struct HasInitialize : std::false_type {};
+template <class L, class Init>
+struct HasInitialize<L, Init,
+                     std::void_t<decltype(std::declval<L&>().initialize(
+                         std::declval<const Init&>(), std::size_t(0), std::declval<Rng&>()))>>
+    : std::true_type {};
+
+template <class L, class = void>
 struct HasSetNumber : std::false_type {};
 template <class L>
 struct HasSetNumber<L, std::void_t<decltype(std::declval<L&>().set_number(1))>>
     : std::true_type {};
 
-template <class L, class State, class = void>
-struct HasSeed : std::false_type {};
-template <class L, class State>
-struct HasSeed<L, State,
-               std::void_t<decltype(std::declval<const L&>().seed(std::declval<State&>(),
-                                                                   std::uint64_t(0)))>>
+template <class State, class = void>
+struct HasDelta : std::false_type {};
+template <class State>
+struct HasDelta<State, std::void_t<decltype(std::declval<const State&>().delta)>>
     : std::true_type {};
+
+/// Fills the parameters of `layer` (zero-based `index`) with `init`, when it has any to fill.
+template <class Layer, class Init>
+void initialize_layer(Layer& layer, const Init& init, std::size_t index, Rng& rng) {
+    if constexpr (HasInitialize<Layer, Init>::value) layer.initialize(init, index, rng);
+}
 
 }  // namespace detail
 
@@ -135,6 +209,82 @@ inline constexpr bool has_activation_v = detail::HasActivation<L>::value;
 /// True when L folds a plain gradient-descent step into its parameters for inputs of type In.
 template <class L, class In>
 inline constexpr bool can_descend_v = detail::CanDescend<L, In>::value;
+
+namespace detail {
+
+/// The name of an activation ("relu"); "" for a policy type without a name(), which trains but
+/// cannot be saved or chosen at run time.
+template <class A>
+std::string_view name_of_activation(const A& activation) {
+    if constexpr (std::is_same_v<A, AnyActivation>)
+        return activation.name();
+    else if constexpr (HasName<A>::value)
+        return A::name();
+    else
+        return "";
+}
+
+}  // namespace detail
+
+/// The name of σ of `layer`'s output ("relu"), or "" for a layer without one.
+template <class L>
+std::string_view activation_name(const L& layer) {
+    if constexpr (detail::HasActivationPointer<L>::value) {
+        const AnyActivation* activation = layer.activation_if_any();
+        return activation ? activation->name() : std::string_view();
+    } else if constexpr (has_activation_v<L>) {
+        return detail::name_of_activation(layer.activation());
+    } else {
+        return "";
+    }
+}
+
+/// σ of `layer`'s output by name and attributes (an empty name for a layer without one). A
+/// policy activation must have a name() to be described at all.
+template <class L>
+ActivationSpec activation_spec(const L& layer) {
+    if constexpr (detail::HasActivationPointer<L>::value) {
+        const AnyActivation* activation = layer.activation_if_any();
+        return activation ? activation->spec() : ActivationSpec{};
+    } else if constexpr (has_activation_v<L>) {
+        using A = typename L::Activation;
+        if constexpr (std::is_same_v<A, AnyActivation>) {
+            return layer.activation().spec();
+        } else {
+            static_assert(detail::HasName<A>::value,
+                          "NABLA_SAVING_AN_ACTIVATION_NEEDS_ITS_NAME: give the activation type "
+                          "static constexpr const char* name()");
+            return {A::name(), detail::attributes_of(layer.activation())};
+        }
+    } else {
+        return {};
+    }
+}
+
+/// The layer's own attributes (Dropout's rate); empty for a layer without any.
+template <class L>
+Attributes layer_attributes(const L& layer) {
+    Attributes attributes;
+    if constexpr (detail::WritesAttributes<L>::value) layer.write_attributes(attributes);
+    return attributes;
+}
+
+/// A layer state's error term, as fit() records its norm and diagrams show it: δ = ∂C/∂z for a
+/// layer with an activation, ∂C/∂a for one without (a layer of a DynamicNetwork without one
+/// shows an empty δ).
+template <class State>
+const auto& error_term(const State& state) {
+    if constexpr (detail::HasDelta<State>::value) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(state.delta)>,
+                                     std::decay_t<decltype(state.da)>>) {
+            return state.delta.size() > 0 ? state.delta : state.da;
+        } else {
+            return state.delta;
+        }
+    } else {
+        return state.da;
+    }
+}
 
 /// "Dense layer 2": how messages name layer `number` (from 1) of type L.
 template <class L>

@@ -4,6 +4,8 @@
 
 #include <nabla/activation.hpp>
 #include <nabla/any_activation.hpp>
+#include <nabla/any_layer.hpp>
+#include <nabla/attributes.hpp>
 #include <nabla/data/fashion_mnist.hpp>
 #include <nabla/data/one_hot.hpp>
 #include <nabla/data/split.hpp>
@@ -22,11 +24,15 @@
 #include <nabla/io/idx.hpp>
 #include <nabla/io/model_file.hpp>
 #include <nabla/layer.hpp>
+#include <nabla/layer_registry.hpp>
 #include <nabla/layers/dense.hpp>
+#include <nabla/layers/dropout.hpp>
 #include <nabla/loss.hpp>
 #include <nabla/metrics.hpp>
 #include <nabla/network.hpp>
 #include <nabla/optim/adam.hpp>
+#include <nabla/optim/clipping.hpp>
+#include <nabla/optim/l1.hpp>
 #include <nabla/optim/rmsprop.hpp>
 #include <nabla/optim/schedule.hpp>
 #include <nabla/optim/sgd.hpp>

@@ -27,27 +27,18 @@ namespace detail {
 /// (AnyActivation).
 template <class Loss, class Last>
 constexpr bool loss_fits_at_compile_time() {
-    if constexpr (!has_activation_v<Last>)
-        return LossTraits<Loss>::output_activation().empty();
+    if constexpr (LossTraits<Loss>::output_activation().empty())
+        return true;
+    else if constexpr (!has_activation_v<Last>)
+        return false;
     else if constexpr (std::is_same_v<typename Last::Activation, AnyActivation>)
         return true;
-    else
+    else if constexpr (HasName<typename Last::Activation>::value)
         return LossTraits<Loss>::accepts(Last::Activation::name());
+    else
+        return false;
 }
 
-template <class L, class Init, class = void>
-struct HasInitialize : std::false_type {};
-template <class L, class Init>
-struct HasInitialize<L, Init,
-                     std::void_t<decltype(std::declval<L&>().initialize(
-                         std::declval<const Init&>(), std::size_t(0), std::declval<Rng&>()))>>
-    : std::true_type {};
-
-/// Fills the parameters of `layer` (zero-based `index`) with `init`, when it has any to fill.
-template <class Layer, class Init>
-void initialize_layer(Layer& layer, const Init& init, std::size_t index, Rng& rng) {
-    if constexpr (HasInitialize<Layer, Init>::value) layer.initialize(init, index, rng);
-}
 
 /// True when every layer's sizes are fixed at compile time.
 template <class... Layers>
@@ -69,9 +60,9 @@ constexpr bool layers_chain(std::index_sequence<I...>) {
 
 }  // namespace detail
 
-/// A multilayer perceptron whose layer types are known at compile time: a stack of Dense layers
-/// trained against `Loss`. Sizes may still be Eigen::Dynamic; activations are policy types, so
-/// every call inlines. With all sizes fixed the network lives on the stack, and with a fixed
+/// A multilayer perceptron whose layer types are known at compile time: a stack of layers (Dense,
+/// Dropout, or any type that models the layer concept of layer.hpp) trained against `Loss`.
+/// Sizes may still be Eigen::Dynamic; activations are policy types, so every call inlines. With all sizes fixed the network lives on the stack, and with a fixed
 /// batch so does its workspace: `[2,3,2]` trains with no heap allocation at all.
 ///
 ///     using Net = nabla::Network<nabla::HalfSquaredError,
@@ -119,14 +110,16 @@ public:
                   "BinaryCrossEntropy needs Sigmoid");
 
     /// A network whose sizes are all fixed at compile time, initialised from `seed` (Glorot, or
-    /// He for ReLU layers; biases 0).
+    /// He for rectifier layers; biases 0).
     template <bool Fixed = detail::all_sizes_fixed<Layers...>(), std::enable_if_t<Fixed, int> = 0>
     explicit Network(std::uint64_t seed = 0) {
         finish_construction();
         initialize(seed);
     }
 
-    /// A network of the given sizes, `{inputs, hidden..., outputs}`, initialised from `seed`.
+    /// A network of the given sizes, `{inputs, hidden..., outputs}`, initialised from `seed`: for
+    /// layers built from (inputs, outputs), such as Dense; a network with Dropout is built from
+    /// a tuple of its layers.
     /// Sizes fixed at compile time must be repeated, equal; throws ShapeError otherwise.
     explicit Network(const std::vector<Eigen::Index>& sizes, std::uint64_t seed = 0)
         : m_layers(make_layers(sizes, std::make_index_sequence<count>{})) {
@@ -168,6 +161,15 @@ public:
         return std::get<I>(m_layers);
     }
 
+    /// Layer I, as the passes shared with DynamicNetwork address it.
+    template <std::size_t I>
+    LayerAt<I>& any_layer(std::integral_constant<std::size_t, I> index) { return layer(index); }
+    /// Layer I, read-only.
+    template <std::size_t I>
+    const LayerAt<I>& any_layer(std::integral_constant<std::size_t, I> index) const {
+        return layer(index);
+    }
+
     /// The index of the first layer, as a constant.
     static constexpr std::integral_constant<std::size_t, 0> first_index() { return {}; }
     /// The index of the output layer, as a constant.
@@ -190,8 +192,9 @@ public:
         visit_reverse(f, std::make_index_sequence<count>{});
     }
 
-    /// Draws every W again from `seed` with DefaultInit: He uniform for ReLU and leaky ReLU
-    /// layers, Glorot uniform for the others; biases 0.
+    /// Draws every W again from `seed` with DefaultInit: He uniform for rectifier layers (ReLU,
+    /// leaky ReLU, ELU, GELU, softplus, and any σ that declares itself one), Glorot uniform for
+    /// the others; biases 0.
     void initialize(std::uint64_t seed) { initialize(seed, DefaultInit{}); }
 
     /// Draws every W (and b) again from `seed` with `init`, e.g. `net.initialize(7, HeNormal{})`,

@@ -21,7 +21,8 @@ struct TrainOptions {
     std::uint64_t seed = 0;         ///< Seeds the shuffle: one seed, one order of batches.
     bool shuffle = true;            ///< Shuffle the samples before each epoch.
     /// Threads to train with, ≥ 1: above 1, each batch is split across them (DataParallel,
-    /// parallel/data_parallel.hpp), which changes the result by the rounding of the sums only.
+    /// parallel/data_parallel.hpp), which changes the result by the rounding of the sums only
+    /// (and, with Dropout, by the masks, which each shard draws from its own generator).
     int threads = 1;
 };
 

@@ -13,7 +13,7 @@
 #include <nabla/detail/format.hpp>
 #include <nabla/error.hpp>
 #include <nabla/layer.hpp>
-#include <nabla/layers/dense.hpp>
+#include <nabla/any_layer.hpp>
 #include <nabla/random.hpp>
 
 #include <Eigen/Core>
@@ -70,6 +70,8 @@ public:
     Input& input() { return m_input; }
     /// ∂C/∂x = (W¹)ᵀδ¹, valid after Network::input_gradient().
     const Input& input_gradient() const { return m_input_gradient; }
+    /// Sizes ∂C/∂x like x, for Network::input_gradient() to write.
+    void size_input_gradient() { m_input_gradient.resize(m_input.rows(), m_input.cols()); }
     /// The number of samples (columns) the buffers are sized for.
     Eigen::Index batch_size() const { return m_input.cols(); }
     /// True after a backward pass, until the next forward pass or prepare().
@@ -160,7 +162,7 @@ public:
     }
     /// As the copy; the gradient array moves.
     Workspace(Workspace&& other) noexcept
-        : Base(std::move(other)), m_layers(other.m_layers), m_records(other.m_records) {
+        : Base(std::move(other)), m_layers(std::move(other.m_layers)), m_records(other.m_records) {
         bind();
     }
     /// Copies every buffer and points the gradient views at this workspace's own array.
@@ -174,7 +176,7 @@ public:
     /// As the copy assignment.
     Workspace& operator=(Workspace&& other) noexcept {
         Base::operator=(std::move(other));
-        m_layers = other.m_layers;
+        m_layers = std::move(other.m_layers);
         m_records = other.m_records;
         bind();
         return *this;
@@ -243,8 +245,8 @@ private:
 };
 
 /// The workspace of a DynamicNetwork: a⁰, the gradient array and one state per layer, in a vector
-/// because the number of layers is known at run time only. Usually named as
-/// `Net::Workspace<Batch>`.
+/// because the number of layers is known at run time only; each state holds whatever its layer
+/// type keeps (AnyLayerState). Usually named as `Net::Workspace<Batch>`.
 template <class Scalar, int Batch = Eigen::Dynamic>
 class DynamicWorkspace
     : public detail::WorkspaceBase<Scalar, Eigen::Dynamic, Batch, Eigen::Dynamic> {
@@ -252,7 +254,9 @@ class DynamicWorkspace
 
 public:
     /// The buffers of one layer.
-    using State = LayerState<Scalar, Eigen::Dynamic, Eigen::Dynamic, Batch>;
+    using State = AnyLayerState<Scalar>;
+    /// A matrix of the network's scalar type.
+    using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
 
     /// Unsized: a network's pass sizes it.
     DynamicWorkspace() = default;
@@ -291,16 +295,22 @@ public:
     const State& layer(std::size_t i) const { return m_layers.at(i); }
 
     /// aᴸ, the output of the last pass: outputs × batch.
-    const typename State::Activations& output() const { return m_layers.back().a; }
+    const Eigen::Map<Matrix>& output() const { return m_layers.back().a; }
 
     /// aˡ⁻¹, the input of layer i: a⁰ = x for the first layer.
-    const typename State::Activations& input_of(std::size_t i) const {
-        return i == 0 ? this->m_input : m_layers[i - 1].a;
+    Eigen::Map<const Matrix> input_of(std::size_t i) const {
+        if (i == 0) return {this->m_input.data(), this->m_input.rows(), this->m_input.cols()};
+        const Eigen::Map<Matrix>& a = m_layers[i - 1].a;
+        return {a.data(), a.rows(), a.cols()};
     }
 
     /// Where layer i writes ∂C/∂aˡ⁻¹: ∂C/∂a of the layer below, or ∂C/∂x for the first layer.
-    typename State::Activations& da_below(std::size_t i) {
-        return i == 0 ? this->m_input_gradient : m_layers[i - 1].da;
+    Eigen::Map<Matrix> da_below(std::size_t i) {
+        if (i == 0) {
+            return {this->m_input_gradient.data(), this->m_input_gradient.rows(),
+                    this->m_input_gradient.cols()};
+        }
+        return m_layers[i - 1].da;
     }
 
     /// Sizes every buffer for `batch` columns of `net`; allocates only when a size changes.

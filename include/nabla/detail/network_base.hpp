@@ -54,31 +54,21 @@ void check_layer_sizes(const char* network, std::size_t number, Eigen::Index inp
     }
 }
 
-/// The name of the output activation of `layer`, or "" for a layer without one.
-template <class Layer>
-std::string_view output_activation_name(const Layer& layer) {
-    if constexpr (has_activation_v<Layer>)
-        return layer.activation().name();
-    else
-        return "";
-}
-
 /// Throws ConfigError unless `Loss` can be computed on the output of `layer` (number `number`).
 template <class Loss, class Layer>
 void check_loss_fits(const Layer& layer, std::size_t number) {
     constexpr std::string_view needed = LossTraits<Loss>::output_activation();
-    const std::string_view output = output_activation_name(layer);
+    const std::string_view output = activation_name(layer);
     if (!LossTraits<Loss>::accepts(output) || (LossTraits<Loss>::fused && output.empty())) {
         throw ConfigError(cat("the loss ", Loss::name(), " does not fit the output activation ",
                               output.empty() ? std::string("(none)") : std::string(output),
                               " of ", layer_name(layer, number), ": ", Loss::name(), " needs ",
-                              needed,
-                              " (CrossEntropy needs softmax, BinaryCrossEntropy needs sigmoid)"));
+                              needed));
     }
 }
 
 /// The passes every network shares, written once over the derived network's layers. The
-/// derived class provides layer(i), for_each_layer(f), for_each_layer_reverse(f) (f gets a layer
+/// derived class provides any_layer(i), for_each_layer(f), for_each_layer_reverse(f) (f gets a layer
 /// and its index: a std::integral_constant for Network, a std::size_t for DynamicNetwork),
 /// first_index(), last_index(), layer_count(), inputs(), outputs() and parameter_count(). Only
 /// the loops differ: a tuple unrolled at compile time or a vector walked at run time.
@@ -148,9 +138,8 @@ public:
     const auto& input_gradient(Workspace& ws) const {
         check_gradients(derived(), ws, "input_gradient");
         const auto first = derived().first_index();
-        auto& gradient = ws.da_below(first);
-        gradient.resize(ws.input().rows(), ws.input().cols());
-        derived().layer(first).propagate(ws.layer(first), gradient);
+        ws.size_input_gradient();
+        derived().any_layer(first).propagate(ws.layer(first), ws.da_below(first));
         return ws.input_gradient();
     }
 
@@ -263,7 +252,7 @@ public:
         }
         if (x.cols() == 0) throw ShapeError("the batch is empty (0 columns)");
         if (x.rows() != derived().inputs()) {
-            throw ShapeError(cat(layer_name(derived().layer(derived().first_index()), 1),
+            throw ShapeError(cat(layer_name(derived().any_layer(derived().first_index()), 1),
                                  ": input has ", x.rows(), " rows, the layer expects ",
                                  derived().inputs()));
         }
@@ -355,9 +344,14 @@ private:
         check_targets(y, ws.batch_size());
         bool finite = true;  // every folded step bounded
         const Scalar c = backward_pass(ws, x, y, [&](const auto& layer, auto i, const auto& input) {
-            if (!folds(layer, input)) return true;
-            finite = finite && layer.step_is_finite(input, ws.layer(i), learning_rate);
-            return false;
+            using Layer = std::decay_t<decltype(layer)>;
+            if constexpr (can_descend_v<Layer, std::decay_t<decltype(input)>>) {
+                if (folds(layer, input)) {
+                    finite = finite && layer.step_is_finite(input, ws.layer(i), learning_rate);
+                    return false;
+                }
+            }
+            return true;
         });
         // The stored gradients (small layers, layers that do not fold) are checked once the pass
         // is done: checked inside it, the [2,3,2] network's step measured about 10% slower.

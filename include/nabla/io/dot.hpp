@@ -17,6 +17,7 @@
 #include <nabla/detail/format.hpp>
 #include <nabla/error.hpp>
 #include <nabla/io/atomic_file.hpp>
+#include <nabla/layer.hpp>
 
 #include <Eigen/Core>
 #include <algorithm>
@@ -26,6 +27,7 @@
 #include <ostream>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
@@ -98,14 +100,32 @@ void check_workspace(const Net& net, const Workspace& ws, const DotOptions& opti
                              " (columns 0 to ", ws.batch_size() - 1, ")"));
     }
     net.for_each_layer([&](const auto& layer, auto i) {
-        const auto& delta = ws.layer(i).delta;
-        if (delta.rows() != layer.outputs() || ws.input_of(i).rows() != layer.inputs()) {
-            throw ShapeError(cat("to_dot: the workspace holds δ of ", plural(delta.rows(), "row"),
-                                 " for ", layer.name(), ", which has ",
+        const auto& a = ws.layer(i).a;
+        if (a.rows() != layer.outputs() || ws.input_of(i).rows() != layer.inputs()) {
+            throw ShapeError(cat("to_dot: the workspace holds δ of ", plural(a.rows(), "row"),
+                                 " for ", layer_name(layer, std::size_t(i) + 1), ", which has ",
                                  plural(layer.outputs(), "neuron")));
         }
     });
 }
+
+/// A layer's W and b in double, as the diagram shows them; empty for a layer without them
+/// (Dropout), which is drawn with one edge per neuron.
+struct Weights {
+    Eigen::MatrixXd w;  ///< outputs × inputs, or empty.
+    Eigen::VectorXd b;  ///< outputs, or empty.
+};
+
+template <class Layer>
+Weights weights_of(const Layer& layer) {
+    Weights result;
+    layer.for_each_parameter([&](const auto& block, const char* name) {
+        if (std::string_view(name) == "W") result.w = block.template cast<double>();
+        if (std::string_view(name) == "b") result.b = block.template cast<double>().reshaped();
+    });
+    return result;
+}
+
 
 /// Opens a column of nodes, one rank of the drawing.
 inline void open_cluster(std::ostream& out, std::size_t l, const std::string& label) {
@@ -162,31 +182,42 @@ std::string render(const Net& net, const Workspace* ws, const DotOptions& option
         const Eigen::Index n = layer.outputs();
         const Eigen::Index drawn = std::min(n, limit);
         const Eigen::Index drawn_below = std::min(layer.inputs(), limit);
-        const std::string activation(layer.activation().name());
+        const std::string activation(activation_name(layer));
+        const Weights weights = weights_of(layer);
+        const std::string kind =
+            activation.empty() ? std::string(layer.type_name()) : activation;
         open_cluster(out, l, cat(l == count ? "output" : "layer ", l == count ? "" : cat(l),
-                                 ": ", plural(n, "neuron"), ", ", activation));
+                                 ": ", plural(n, "neuron"), ", ", kind));
         for (Eigen::Index j = 0; j < drawn; ++j) {
-            std::string label = cat(j, "\nb=", show(double(layer.bias()(j))));
+            std::string label = cat(j);
+            if (weights.b.size() > 0) label += cat("\nb=", show(weights.b(j)));
             if (ws) {
                 const auto& state = ws->layer(index);
                 label += cat("\na=", show(double(state.a(j, sample))),
-                             "\nδ=", show(double(state.delta(j, sample))));
+                             "\nδ=", show(double(error_term(state)(j, sample))));
             }
             out << "    " << node(l, j) << " [label=" << dot_literal(label) << "];\n";
         }
         elision_node(out, l, n, drawn);
         out << "  }\n";
 
+        if (weights.w.size() == 0) {  // no weights: neuron k passes to neuron k
+            for (Eigen::Index k = 0; k < std::min(drawn, drawn_below); ++k) {
+                out << "  " << node(l - 1, k) << " -> " << node(l, k)
+                    << " [color=\"#999999\", style=dashed];\n";
+            }
+            return;
+        }
         // Widths compare the weights of one layer: layers differ in scale (He vs Glorot).
         double largest = 0;
         for (Eigen::Index j = 0; j < drawn; ++j)
             for (Eigen::Index k = 0; k < drawn_below; ++k) {
-                const double w = std::abs(double(layer.weights()(j, k)));
+                const double w = std::abs(weights.w(j, k));
                 if (std::isfinite(w)) largest = std::max(largest, w);
             }
         for (Eigen::Index j = 0; j < drawn; ++j) {
             for (Eigen::Index k = 0; k < drawn_below; ++k) {
-                const double w = double(layer.weights()(j, k));
+                const double w = weights.w(j, k);
                 const char* colour = w > 0 ? "#2166ac" : w < 0 ? "#b2182b" : "#999999";
                 const double width = largest > 0 && std::isfinite(w)
                                          ? 0.5 + 3.5 * std::abs(w) / largest

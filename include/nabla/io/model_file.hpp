@@ -33,6 +33,7 @@
 #include <nabla/io/atomic_file.hpp>
 #include <nabla/io/checksum.hpp>
 #include <nabla/layer.hpp>
+#include <nabla/layer_registry.hpp>
 #include <nabla/layers/dense.hpp>
 #include <nabla/loss.hpp>
 #include <nabla/parameters.hpp>
@@ -71,32 +72,6 @@ enum class StoredScalar : std::uint32_t { float32 = 1, float64 = 2 };
 constexpr const char* to_string(StoredScalar scalar) {
     return scalar == StoredScalar::float32 ? "float32" : "float64";
 }
-
-/// An activation as a model file names it: enough to build it again from the registry
-/// (any_activation.hpp).
-struct ActivationSpec {
-    std::string name;       ///< Its name(), e.g. "relu"; empty for a layer without an activation.
-    Attributes attributes;  ///< Its parameters, e.g. {"slope", 0.2} for leaky ReLU.
-
-    /// Which built-in this is, ActivationKind::custom for any other.
-    ActivationKind kind() const {
-        for (ActivationKind kind : {ActivationKind::identity, ActivationKind::sigmoid,
-                                    ActivationKind::tanh, ActivationKind::relu,
-                                    ActivationKind::leaky_relu, ActivationKind::softmax}) {
-            if (name == to_string(kind)) return kind;
-        }
-        return ActivationKind::custom;
-    }
-    /// Leaky ReLU's slope (0.01 when there is none).
-    double slope() const { return attributes.get_or("slope", 0.01); }
-
-    /// Same name and attributes.
-    friend bool operator==(const ActivationSpec& x, const ActivationSpec& y) {
-        return x.name == y.name && x.attributes == y.attributes;
-    }
-    /// Not operator==.
-    friend bool operator!=(const ActivationSpec& x, const ActivationSpec& y) { return !(x == y); }
-};
 
 /// One layer as a model file describes it.
 struct ModelLayerInfo {
@@ -157,32 +132,6 @@ inline int version_1_code(std::string_view name) {
     return -1;
 }
 
-/// The ActivationSpec of a layer's activation: a policy type (which must have a name() to be
-/// saved at all) or AnyActivation.
-template <class Activation>
-ActivationSpec activation_spec(const Activation& activation) {
-    if constexpr (std::is_same_v<Activation, AnyActivation>) {
-        return {std::string(activation.name()), activation.attributes()};
-    } else {
-        static_assert(nabla::detail::HasName<Activation>::value,
-                      "NABLA_SAVING_AN_ACTIVATION_NEEDS_ITS_NAME: give the activation type "
-                      "static constexpr const char* name()");
-        return {Activation::name(), nabla::detail::attributes_of(activation)};
-    }
-}
-
-template <class L, class = void>
-struct WritesLayerAttributes : std::false_type {};
-template <class L>
-struct WritesLayerAttributes<L, std::void_t<decltype(std::declval<const L&>().write_attributes(
-                                    std::declval<Attributes&>()))>> : std::true_type {};
-
-template <class L, class = void>
-struct DescribesActivation : std::false_type {};
-template <class L>
-struct DescribesActivation<L, std::void_t<decltype(std::declval<const L&>().activation_spec())>>
-    : std::true_type {};
-
 /// What a model file says of `layer`.
 template <class Layer>
 ModelLayerInfo describe(const Layer& layer) {
@@ -190,11 +139,8 @@ ModelLayerInfo describe(const Layer& layer) {
     info.type = layer.type_name();
     info.inputs = layer.inputs();
     info.outputs = layer.outputs();
-    if constexpr (DescribesActivation<Layer>::value)
-        info.activation = layer.activation_spec();
-    else if constexpr (has_activation_v<Layer>)
-        info.activation = activation_spec(layer.activation());
-    if constexpr (WritesLayerAttributes<Layer>::value) layer.write_attributes(info.attributes);
+    info.activation = activation_spec(layer);
+    info.attributes = layer_attributes(layer);
     layer.for_each_parameter([&](const auto& block, const char*) {
         info.blocks.push_back({Eigen::Index(block.rows()), Eigen::Index(block.cols())});
     });
@@ -636,10 +582,10 @@ Attributes read_attributes(Reader<Input>& in, const std::string& owner) {
     Attributes attributes;
     const std::uint32_t count = read_count(in, cat("attributes of ", owner), min_attribute);
     for (std::uint32_t k = 0; k < count; ++k) {
+        const std::uint64_t name_at = in.position();
         const std::string name = read_name(in, cat("an attribute name of ", owner), false);
         if (attributes.has(name)) {
-            in.fail(in.position(), cat("the attribute \"", name, "\" of ", owner,
-                                       " is given twice"));
+            in.fail(name_at, cat("the attribute \"", name, "\" of ", owner, " is given twice"));
         }
         const std::uint64_t value_at = in.position();
         const std::uint64_t bits = in.u64(cat("the attribute \"", name, "\" of ", owner));
@@ -1019,36 +965,60 @@ void commit(Net& net, StagedModel<Scalar>& model) {
 /// layer and the activation when the program has not registered it.
 inline AnyActivation activation_of(const ActivationSpec& spec, const std::string& name,
                                    std::size_t layer) {
-    try {
-        return ActivationRegistry::instance().make(spec.name, spec.attributes);
-    } catch (const ConfigError& e) {
+    const ActivationRegistry& registry = ActivationRegistry::instance();
+    if (!registry.contains(spec.name)) {
         throw FileError(cat(name, ": layer ", layer, " uses the activation \"", spec.name,
-                            "\", which this program has not registered (",
-                            ActivationRegistry::instance().names_text(),
+                            "\", which this program has not registered (", registry.names_text(),
                             " are); register its type with nabla::register_activation "
                             "before loading"));
     }
+    try {
+        return registry.make(spec.name, spec.attributes);
+    } catch (const std::exception& e) {
+        throw FileError(cat(name, ": layer ", layer, ": the activation \"", spec.name,
+                            "\" cannot be built from its attributes", attributes_text(spec.attributes),
+                            ": ", e.what()));
+    }
 }
 
-/// Builds the DynamicNetwork a checked model describes.
+/// Builds the DynamicNetwork a checked model describes, each layer by its type's name from the
+/// layer registry and each activation from the activation registry.
 template <class Scalar, class Loss>
 DynamicNetwork<Scalar, Loss> build_network(StagedModel<Scalar>& model, const std::string& name) {
     check_loss<Loss>(model.info, name);
-    using Layer = typename DynamicNetwork<Scalar, Loss>::Layer;
-    std::vector<Layer> layers;
+    std::vector<AnyLayer<Scalar>> layers;
     layers.reserve(model.layers.size());
     for (std::size_t l = 0; l < model.layers.size(); ++l) {
         const ModelLayerInfo& stored = model.info.layers[l];
-        if (stored.type != "Dense") {
-            throw FileError(cat(name, ": layer ", l + 1, " is of type ", stored.type,
-                                ", which this program cannot build"));
+        LayerSpec spec;
+        spec.inputs = stored.inputs;
+        spec.outputs = stored.outputs;
+        if (!stored.activation.name.empty())
+            spec.activation = activation_of(stored.activation, name, l + 1);
+        spec.attributes = stored.attributes;
+        try {
+            layers.push_back(LayerRegistry<Scalar>::instance().make(stored.type, spec));
+        } catch (const std::invalid_argument& e) {
+            throw FileError(cat(name, ": layer ", l + 1, " (", stored.type, ") cannot be built: ",
+                                e.what()));
         }
-        layers.emplace_back(stored.inputs, stored.outputs,
-                            activation_of(stored.activation, name, l + 1));
-        layers.back().set_weights(model.layers[l][0]);
-        layers.back().set_bias(model.layers[l][1]);
+        const ModelLayerInfo built = describe(layers.back());
+        if (built != stored) {
+            throw FileError(cat(name, ": layer ", l + 1, " is ", layer_text(stored),
+                                ", but the layer its type builds from that is ",
+                                layer_text(built)));
+        }
+        std::size_t block = 0;
+        layers.back().for_each_parameter([&](auto& parameters, const char*) {
+            parameters = model.layers[l][block++];
+        });
     }
-    return DynamicNetwork<Scalar, Loss>(std::move(layers));
+    try {
+        return DynamicNetwork<Scalar, Loss>(std::move(layers));
+    } catch (const std::invalid_argument& e) {
+        throw FileError(cat(name, ": the layers do not make a network for the loss ", Loss::name(),
+                            ": ", e.what()));
+    }
 }
 
 }  // namespace detail::model

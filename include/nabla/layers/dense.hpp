@@ -12,6 +12,7 @@
 
 #include <Eigen/Core>
 #include <new>
+#include <utility>
 #include <string>
 #include <type_traits>
 
@@ -32,24 +33,33 @@ struct LayerState : LayerBuffers<Scalar, Outputs, Batch> {
     /// outputs × 1, like b.
     using Bias = Eigen::Matrix<Scalar, Outputs, 1>;
 
-    Activations z;             ///< zˡ = Wˡaˡ⁻¹ + bˡ.
-    Activations delta;         ///< δˡ = ∂C/∂zˡ per sample: equation (1) at the output, (4) below.
-    Eigen::Map<Weights> dW;    ///< ∂C/∂Wˡ = mean over the batch of δˡ(aˡ⁻¹)ᵀ: equations (3), (6).
-    Eigen::Map<Bias> db;       ///< ∂C/∂bˡ = mean over the batch of δˡ: equations (2) and (5).
+    Activations z;            ///< zˡ = Wˡaˡ⁻¹ + bˡ.
+    Activations delta;        ///< δˡ = ∂C/∂zˡ per sample: equation (1) at the output, (4) below.
+    GradientView<Weights> dW; ///< ∂C/∂Wˡ = mean over the batch of δˡ(aˡ⁻¹)ᵀ: equations (3), (6).
+    GradientView<Bias> db;    ///< ∂C/∂bˡ = mean over the batch of δˡ: equations (2) and (5).
 
     /// Unsized, its gradient views pointing nowhere until a layer prepares it.
-    LayerState() : dW(nullptr, rows_of<Weights>(0), cols_of<Weights>(0)),
-                   db(nullptr, rows_of<Bias>(0), 1) {}
-    /// A copy of the buffers. Gradient views into a workspace's array point nowhere until that
-    /// workspace binds them (bind_gradients), so two states never share gradients by accident;
-    /// a state that holds its own gradients keeps a copy of them.
+    LayerState() = default;
+    /// A copy of the buffers. Gradient views into a workspace's array still point there until
+    /// the workspace that holds the copy binds them (bind_gradients); a state that holds its own
+    /// gradients keeps a copy of them.
     LayerState(const LayerState& other)
         : LayerBuffers<Scalar, Outputs, Batch>(other),
           z(other.z),
           delta(other.delta),
-          dW(nullptr, other.dW.rows(), other.dW.cols()),
-          db(nullptr, other.db.rows(), 1),
+          dW(other.dW),
+          db(other.db),
           m_own(other.m_own) {
+        if (m_own.size() > 0) bind_gradients(m_own.data());
+    }
+    /// The buffers move; gradient views into a workspace's array still point there.
+    LayerState(LayerState&& other) noexcept
+        : LayerBuffers<Scalar, Outputs, Batch>(std::move(other)),
+          z(std::move(other.z)),
+          delta(std::move(other.delta)),
+          dW(other.dW),
+          db(other.db),
+          m_own(std::move(other.m_own)) {
         if (m_own.size() > 0) bind_gradients(m_own.data());
     }
     /// As the copy.
@@ -57,9 +67,21 @@ struct LayerState : LayerBuffers<Scalar, Outputs, Batch> {
         LayerBuffers<Scalar, Outputs, Batch>::operator=(other);
         z = other.z;
         delta = other.delta;
+        dW = other.dW;
+        db = other.db;
         m_own = other.m_own;
-        new (&dW) Eigen::Map<Weights>(nullptr, other.dW.rows(), other.dW.cols());
-        new (&db) Eigen::Map<Bias>(nullptr, other.db.rows(), 1);
+        if (m_own.size() > 0) bind_gradients(m_own.data());
+        return *this;
+    }
+
+    /// As the move.
+    LayerState& operator=(LayerState&& other) noexcept {
+        LayerBuffers<Scalar, Outputs, Batch>::operator=(std::move(other));
+        z = std::move(other.z);
+        delta = std::move(other.delta);
+        dW = other.dW;
+        db = other.db;
+        m_own = std::move(other.m_own);
         if (m_own.size() > 0) bind_gradients(m_own.data());
         return *this;
     }
@@ -77,14 +99,14 @@ struct LayerState : LayerBuffers<Scalar, Outputs, Batch> {
             if (m_own.size() != outputs * (inputs + 1)) m_own.resize(outputs * (inputs + 1));
             gradients = m_own.data();
         }
-        new (&dW) Eigen::Map<Weights>(gradients, outputs, inputs);
-        new (&db) Eigen::Map<Bias>(gradients + outputs * inputs, outputs, 1);
+        dW.bind(gradients, outputs, inputs);
+        db.bind(gradients + outputs * inputs, outputs, 1);
     }
 
     /// Points ∂C/∂W and ∂C/∂b at `gradients` again, with the shapes they have.
     void bind_gradients(Scalar* gradients) {
-        new (&dW) Eigen::Map<Weights>(gradients, dW.rows(), dW.cols());
-        new (&db) Eigen::Map<Bias>(gradients ? gradients + dW.size() : nullptr, db.rows(), 1);
+        dW.bind(gradients);
+        db.bind(gradients ? gradients + dW.size() : nullptr);
     }
 
     /// True when every entry of ∂C/∂W and ∂C/∂b is finite.
@@ -92,17 +114,6 @@ struct LayerState : LayerBuffers<Scalar, Outputs, Batch> {
 
 private:
     Eigen::Matrix<Scalar, Eigen::Dynamic, 1> m_own;  // the gradients of a state on its own
-
-    template <class M>
-    static constexpr Eigen::Index rows_of(Eigen::Index otherwise) {
-        return int(M::RowsAtCompileTime) == Eigen::Dynamic ? otherwise
-                                                           : Eigen::Index(M::RowsAtCompileTime);
-    }
-    template <class M>
-    static constexpr Eigen::Index cols_of(Eigen::Index otherwise) {
-        return int(M::ColsAtCompileTime) == Eigen::Dynamic ? otherwise
-                                                           : Eigen::Index(M::ColsAtCompileTime);
-    }
 };
 
 /// A fully-connected layer: zˡ = Wˡaˡ⁻¹ + bˡ, aˡ = σ(zˡ), on a batch with one sample per column.
@@ -139,6 +150,12 @@ public:
     template <int I = Inputs, int O = Outputs,
               std::enable_if_t<I != Eigen::Dynamic && O != Eigen::Dynamic, int> = 0>
     Dense() : m_weights(Weights::Zero()), m_bias(Bias::Zero()) {}
+
+    /// The layer a model file describes (for Dense layers whose σ is chosen at run time).
+    template <class A = Activation, std::enable_if_t<std::is_same_v<A, AnyActivation>, int> = 0>
+    static Dense from_spec(const LayerSpec& spec) {
+        return Dense(spec.inputs, spec.outputs, spec.activation);
+    }
 
     /// A layer of `inputs` → `outputs` neurons with W and b zero. Sizes fixed at compile time
     /// must be given again, equal; throws ShapeError otherwise.
@@ -212,7 +229,8 @@ public:
     /// `index` (zero-based) of its network.
     template <class Init>
     void initialize(const Init& init, std::size_t index, Rng& rng) {
-        const InitContext context{index, m_activation.name(), detail::is_rectifier(m_activation)};
+        const InitContext context{index, detail::name_of_activation(m_activation),
+                                  detail::is_rectifier(m_activation)};
         detail::apply_initializer(init, m_weights, m_bias, context, rng);
     }
 
@@ -248,8 +266,8 @@ public:
 
     /// ∂C/∂aˡ⁻¹ = (Wˡ)ᵀδˡ (§2.4.2), the error handed to the layer below (or the input gradient).
     template <int Batch, class Below>
-    void propagate(const State<Batch>& state, Eigen::MatrixBase<Below>& da_below) const {
-        detail::product(da_below.derived(), m_weights.transpose(), state.delta);  // Wᵀδ
+    void propagate(const State<Batch>& state, Below&& da_below) const {
+        detail::product(da_below, m_weights.transpose(), state.delta);  // Wᵀδ
     }
 
     /// True when train_step folds this layer's step into W (descend()) for `batch` samples of

@@ -47,7 +47,8 @@ namespace nabla {
 ///
 /// A batch of n columns runs in min(threads, n) shards; shard t holds n/threads columns (the
 /// first n mod threads shards one more). The result is the single-threaded one up to the
-/// rounding of the sums, and the same bit for bit from run to run for one thread count.
+/// rounding of the sums (with Dropout, each shard draws its masks from its own generator, so
+/// the masks differ too), and the same bit for bit from run to run for one thread count.
 /// Memory: a workspace per shard (activations, deltas and a gradient array each), kept for the
 /// last two batch sizes seen (an epoch's full batches and its last, smaller one), so that
 /// training allocates nothing after its first epoch.
@@ -145,6 +146,11 @@ public:
     /// The batch's gradients after backward(), in a workspace as optimizers take it (the first
     /// shard's, whose gradient array the shards' gradients were summed into).
     const Workspace& gradients() const { return current().workspaces.front(); }
+    /// The batch's gradients, writable (a penalty or clipping changes them before the step).
+    Workspace& gradients() {
+        if (!m_current) throw ShapeError("DataParallel: no batch has run yet");
+        return m_current->workspaces.front();
+    }
 
     /// True when every entry of the batch's gradients is finite (checked as they were summed,
     /// so it costs no extra pass).
