@@ -327,6 +327,22 @@ public:
         expose();
     }
 
+    /// The type-erased state behind the views, as AnyLayer's passes reach it; null before the
+    /// first pass.
+    detail::StateModel<Scalar>* erased() { return m_state.get(); }
+    /// The type-erased state, read-only.
+    const detail::StateModel<Scalar>* erased() const { return m_state.get(); }
+    /// Holds `state` (a layer type's fresh state) from now on.
+    void hold(std::unique_ptr<detail::StateModel<Scalar>> state) {
+        m_state = std::move(state);
+        expose();
+    }
+    /// Points the views at the held state's buffers again, after a pass resized them.
+    void expose() {
+        clear_views();
+        if (m_state) m_state->expose(*this);
+    }
+
 private:
     template <class State>
     static const State* find(const detail::StateModel<Scalar>& model);
@@ -339,17 +355,8 @@ private:
         new (&dW) Eigen::Map<Matrix>(nullptr, 0, 0);
         new (&db) Eigen::Map<Vector>(nullptr, 0);
     }
-    void expose() {
-        clear_views();
-        if (m_state) m_state->expose(*this);
-    }
 
     std::unique_ptr<detail::StateModel<Scalar>> m_state;
-
-    template <class>
-    friend class AnyLayer;
-    template <class>
-    friend class detail::StateHolder;
 };
 
 template <class L>
@@ -533,27 +540,27 @@ public:
 
     /// Makes `state` the held type's state (anew when it held another type's) and sizes it.
     void prepare(AnyLayerState<Scalar>& state, Eigen::Index batch, Scalar* gradients) const {
-        if (!state.m_state || state.m_state->layer_type() != m_model->type())
-            state.m_state = m_model->make_state();
-        m_model->prepare(*state.m_state, batch, gradients);
+        if (!state.erased() || state.erased()->layer_type() != m_model->type())
+            state.hold(m_model->make_state());
+        m_model->prepare(*state.erased(), batch, gradients);
         state.expose();
     }
     /// The held layer's forward pass.
     template <class Input>
     void forward(const Eigen::MatrixBase<Input>& input, AnyLayerState<Scalar>& state,
                  const Pass& pass) const {
-        m_model->forward(typename Model::In(input.derived()), *state.m_state, pass);
+        m_model->forward(typename Model::In(input.derived()), *state.erased(), pass);
     }
     /// The held layer's backward pass.
     template <class Input>
     void backward(const Eigen::MatrixBase<Input>& input, AnyLayerState<Scalar>& state,
                   const BackwardPass& how) const {
-        m_model->backward(typename Model::In(input.derived()), *state.m_state, how);
+        m_model->backward(typename Model::In(input.derived()), *state.erased(), how);
     }
     /// The held layer's ∂C/∂a of the layer below.
     template <class Below>
     void propagate(const AnyLayerState<Scalar>& state, Below&& da_below) const {
-        m_model->propagate(*state.m_state, typename Model::Out(da_below));
+        m_model->propagate(*state.erased(), typename Model::Out(da_below));
     }
     /// True when train_step folds the held layer's step into its parameters.
     template <class Input>
@@ -564,14 +571,14 @@ public:
     template <class Input>
     bool step_is_finite(const Eigen::MatrixBase<Input>& input, const AnyLayerState<Scalar>& state,
                         Scalar learning_rate) const {
-        return m_model->step_is_finite(typename Model::In(input.derived()), *state.m_state,
+        return m_model->step_is_finite(typename Model::In(input.derived()), *state.erased(),
                                        learning_rate);
     }
     /// The held layer's folded step.
     template <class Input>
     void descend(const Eigen::MatrixBase<Input>& input, const AnyLayerState<Scalar>& state,
                  Scalar learning_rate) {
-        m_model->descend(typename Model::In(input.derived()), *state.m_state, learning_rate);
+        m_model->descend(typename Model::In(input.derived()), *state.erased(), learning_rate);
     }
 
 private:
