@@ -44,15 +44,15 @@ struct IsLayer<L, std::void_t<typename L::Scalar, decltype(std::declval<const L&
 template <class State, class = void>
 struct HasErrorBuffers : std::false_type {};
 template <class State>
-struct HasErrorBuffers<State, std::void_t<decltype(std::declval<State&>().z),
-                                          decltype(std::declval<State&>().delta)>>
+struct HasErrorBuffers<
+    State, std::void_t<decltype(std::declval<State&>().z), decltype(std::declval<State&>().delta)>>
     : std::true_type {};
 
 template <class State, class = void>
 struct HasGradientViews : std::false_type {};
 template <class State>
-struct HasGradientViews<State, std::void_t<decltype(std::declval<State&>().dW),
-                                           decltype(std::declval<State&>().db)>>
+struct HasGradientViews<
+    State, std::void_t<decltype(std::declval<State&>().dW), decltype(std::declval<State&>().db)>>
     : std::true_type {};
 
 /// The state of one layer type behind AnyLayerState.
@@ -97,8 +97,8 @@ struct ErasedInit {
     std::function<void(Eigen::Ref<Matrix>, Eigen::Ref<Vector>, const InitContext&, Rng&)> fill_f;
 
     template <class W, class B>
-    void fill(Eigen::MatrixBase<W>& weights, Eigen::MatrixBase<B>& bias,
-              const InitContext& context, Rng& rng) const {
+    void fill(Eigen::MatrixBase<W>& weights, Eigen::MatrixBase<B>& bias, const InitContext& context,
+              Rng& rng) const {
         fill_f(Eigen::Ref<Matrix>(weights.derived()), Eigen::Ref<Vector>(bias.derived()), context,
                rng);
     }
@@ -178,7 +178,8 @@ public:
         Eigen::Map<Matrix> found(nullptr, 0, 0);
         std::size_t index = 0;
         m_layer.for_each_parameter([&](auto& block, const char*) {
-            if (index++ == k) new (&found) Eigen::Map<Matrix>(block.data(), block.rows(), block.cols());
+            if (index++ == k)
+                new (&found) Eigen::Map<Matrix>(block.data(), block.rows(), block.cols());
         });
         return found;
     }
@@ -186,7 +187,8 @@ public:
         const char* found = "";
         std::size_t index = 0;
         m_layer.for_each_parameter([&](const auto&, const char* name) {
-            if (index++ == k) found = name;
+            if (index++ == k)
+                found = name;
         });
         return found;
     }
@@ -224,15 +226,16 @@ public:
         else
             return false;
     }
-    void descend(const In& input, const StateModel<Scalar>& state,
-                 Scalar learning_rate) override {
-        if constexpr (can_descend_v<L, In>) m_layer.descend(input, own(state), learning_rate);
+    void descend(const In& input, const StateModel<Scalar>& state, Scalar learning_rate) override {
+        if constexpr (can_descend_v<L, In>)
+            m_layer.descend(input, own(state), learning_rate);
     }
     void initialize(const ErasedInit<Scalar>& init, std::size_t index, Rng& rng) override {
         initialize_layer(m_layer, init, index, rng);
     }
     void set_number(int number) override {
-        if constexpr (HasSetNumber<L>::value) m_layer.set_number(number);
+        if constexpr (HasSetNumber<L>::value)
+            m_layer.set_number(number);
     }
 
 private:
@@ -244,7 +247,8 @@ private:
     }
 
     void cache_activation() {
-        if constexpr (has_activation_v<L>) m_activation.emplace(m_layer.activation());
+        if constexpr (has_activation_v<L>)
+            m_activation.emplace(m_layer.activation());
     }
 
     L m_layer;
@@ -315,14 +319,16 @@ public:
     template <class State>
     const State& as() const {
         if (m_state) {
-            if (const auto* found = find<State>(*m_state)) return *found;
+            if (const auto* found = find<State>(*m_state))
+                return *found;
         }
         throw ConfigError("AnyLayerState: the layer's state is not of the type asked for");
     }
 
     /// Points the gradient views at `gradients` again (the workspace's array moved).
     void bind_gradients(Scalar* gradients) {
-        if (!m_state) return;
+        if (!m_state)
+            return;
         m_state->bind_gradients(gradients);
         expose();
     }
@@ -340,7 +346,8 @@ public:
     /// Points the views at the held state's buffers again, after a pass resized them.
     void expose() {
         clear_views();
-        if (m_state) m_state->expose(*this);
+        if (m_state)
+            m_state->expose(*this);
     }
 
 private:
@@ -379,21 +386,20 @@ void detail::StateHolder<L>::expose(AnyLayerState<Scalar>& into) {
 template <class Scalar>
 template <class State>
 const State* AnyLayerState<Scalar>::find(const detail::StateModel<Scalar>& model) {
-    return model.state_type() == typeid(State) ? static_cast<const State*>(model.state())
-                                                : nullptr;
+    return model.state_type() == typeid(State) ? static_cast<const State*>(model.state()) : nullptr;
 }
 
 /// Any layer type, chosen at run time: what a DynamicNetwork holds. It models the layer concept
 /// itself, forwarding each call to the layer it holds once per layer per batch. Copies are deep.
 ///
 ///     std::vector<nabla::AnyLayer<float>> layers = {
-///         nabla::Dense<float, Eigen::Dynamic, Eigen::Dynamic, nabla::AnyActivation>(784, 256, nabla::ReLU{}),
-///         nabla::Dropout<float>(256, 0.2),
-///         nabla::Dense<float, Eigen::Dynamic, Eigen::Dynamic, nabla::AnyActivation>(256, 10, nabla::Softmax{})};
+///         nabla::Dense<float, Eigen::Dynamic, Eigen::Dynamic, nabla::AnyActivation>(784, 256,
+///         nabla::ReLU{}), nabla::Dropout<float>(256, 0.2), nabla::Dense<float, Eigen::Dynamic,
+///         Eigen::Dynamic, nabla::AnyActivation>(256, 10, nabla::Softmax{})};
 template <class Scalar_>
 class AnyLayer {
 public:
-    using Scalar = Scalar_;  ///< float or double.
+    using Scalar = Scalar_;                                         ///< float or double.
     static constexpr int InputsAtCompileTime = Eigen::Dynamic;      ///< Known at run time only.
     static constexpr int OutputsAtCompileTime = Eigen::Dynamic;     ///< Known at run time only.
     static constexpr int ParametersAtCompileTime = Eigen::Dynamic;  ///< Known at run time only.
@@ -406,11 +412,10 @@ public:
     using Bias = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
 
     /// Holds `layer`, any type that models the layer concept with this Scalar.
-    template <class L, std::enable_if_t<!std::is_same_v<std::decay_t<L>, AnyLayer> &&
-                                            detail::IsLayer<L>::value,
-                                        int> = 0>
-    AnyLayer(L layer)
-        : m_model(std::make_unique<detail::LayerHolder<L>>(std::move(layer))) {
+    template <class L,
+              std::enable_if_t<
+                  !std::is_same_v<std::decay_t<L>, AnyLayer> && detail::IsLayer<L>::value, int> = 0>
+    AnyLayer(L layer) : m_model(std::make_unique<detail::LayerHolder<L>>(std::move(layer))) {
         static_assert(std::is_same_v<typename L::Scalar, Scalar>,
                       "NABLA_LAYERS_MUST_SHARE_ONE_SCALAR_TYPE");
         if constexpr (has_activation_v<L>) {
@@ -428,7 +433,8 @@ public:
     /// A deep copy, into the storage this one has when the layer types match: keeping the
     /// best weights during fit() then allocates nothing per epoch.
     AnyLayer& operator=(const AnyLayer& other) {
-        if (this == &other) return *this;
+        if (this == &other)
+            return *this;
         if (m_model && m_model->type() == other.m_model->type())
             m_model->assign(*other.m_model);
         else
@@ -453,12 +459,14 @@ public:
     /// Its own attributes, as a model file keeps them.
     void write_attributes(Attributes& out) const {
         const Attributes own = m_model->attributes();
-        for (const Attributes::Entry& entry : own.entries()) out.set(entry.first, entry.second);
+        for (const Attributes::Entry& entry : own.entries())
+            out.set(entry.first, entry.second);
     }
 
     /// σ of its output; throws ConfigError for a layer without one.
     const AnyActivation& activation() const {
-        if (const AnyActivation* held = activation_if_any()) return *held;
+        if (const AnyActivation* held = activation_if_any())
+            return *held;
         throw ConfigError(name() + ": the layer has no activation");
     }
 
@@ -587,19 +595,19 @@ private:
     Eigen::Map<Weights> find_block(const char* wanted) const {
         const std::size_t count = m_model->blocks();
         for (std::size_t k = 0; k < count; ++k)
-            if (std::string(m_model->block_name(k)) == wanted) return m_model->block(k);
-        throw ConfigError(detail::cat(name(), ": the layer has no parameter block \"", wanted,
-                                      "\""));
+            if (std::string(m_model->block_name(k)) == wanted)
+                return m_model->block(k);
+        throw ConfigError(
+            detail::cat(name(), ": the layer has no parameter block \"", wanted, "\""));
     }
 
     template <class Derived>
     void set_block(const char* wanted, const Eigen::MatrixBase<Derived>& value, const char* what) {
         Eigen::Map<Weights> block = find_block(wanted);
         if (value.rows() != block.rows() || value.cols() != block.cols()) {
-            throw ShapeError(detail::cat(name(), ": ", what, " set with shape ",
-                                         detail::shape(value.rows(), value.cols()),
-                                         ", the layer's ", wanted, " is ",
-                                         detail::shape(block.rows(), block.cols())));
+            throw ShapeError(detail::cat(
+                name(), ": ", what, " set with shape ", detail::shape(value.rows(), value.cols()),
+                ", the layer's ", wanted, " is ", detail::shape(block.rows(), block.cols())));
         }
         block = value;
     }

@@ -4,6 +4,7 @@
 #include <nabla/detail/finite_step.hpp>
 #include <nabla/detail/format.hpp>
 #include <nabla/detail/option_checks.hpp>
+#include <nabla/detail/product.hpp>
 #include <nabla/detail/small.hpp>
 #include <nabla/error.hpp>
 #include <nabla/layer.hpp>
@@ -25,8 +26,7 @@ template <class Layer, class Below>
 void check_layers_chain(const Layer& layer, const Below& below, std::size_t number) {
     if (layer.inputs() != below.outputs()) {
         throw ShapeError(cat(layer_name(layer, number), " has ", layer.inputs(), " inputs but ",
-                             layer_name(below, number - 1), " has ", below.outputs(),
-                             " outputs"));
+                             layer_name(below, number - 1), " has ", below.outputs(), " outputs"));
     }
 }
 
@@ -49,8 +49,8 @@ void check_layer_sizes(const char* network, std::size_t number, Eigen::Index inp
         throw ShapeError(cat(asked, "; every layer needs at least 1 of each"));
     if ((fixed_inputs != Eigen::Dynamic && inputs != fixed_inputs) ||
         (fixed_outputs != Eigen::Dynamic && outputs != fixed_outputs)) {
-        throw ShapeError(cat(asked, ", its type fixes ", fixed_size(fixed_inputs, "input"),
-                             " and ", fixed_size(fixed_outputs, "output")));
+        throw ShapeError(cat(asked, ", its type fixes ", fixed_size(fixed_inputs, "input"), " and ",
+                             fixed_size(fixed_outputs, "output")));
     }
 }
 
@@ -61,15 +61,14 @@ void check_loss_fits(const Layer& layer, std::size_t number) {
     const std::string_view output = activation_name(layer);
     if (!LossTraits<Loss>::accepts(output) || (LossTraits<Loss>::fused && output.empty())) {
         throw ConfigError(cat("the loss ", Loss::name(), " does not fit the output activation ",
-                              output.empty() ? std::string("(none)") : std::string(output),
-                              " of ", layer_name(layer, number), ": ", Loss::name(), " needs ",
-                              needed));
+                              output.empty() ? std::string("(none)") : std::string(output), " of ",
+                              layer_name(layer, number), ": ", Loss::name(), " needs ", needed));
     }
 }
 
 /// The passes every network shares, written once over the derived network's layers. The
-/// derived class provides any_layer(i), for_each_layer(f), for_each_layer_reverse(f) (f gets a layer
-/// and its index: a std::integral_constant for Network, a std::size_t for DynamicNetwork),
+/// derived class provides any_layer(i), for_each_layer(f), for_each_layer_reverse(f) (f gets a
+/// layer and its index: a std::integral_constant for Network, a std::size_t for DynamicNetwork),
 /// first_index(), last_index(), layer_count(), inputs(), outputs() and parameter_count(). Only
 /// the loops differ: a tuple unrolled at compile time or a vector walked at run time.
 template <class Derived, class Scalar>
@@ -96,8 +95,7 @@ public:
 
     /// The batch cost C of `x` against `y` (forward pass only, as for prediction).
     template <class X, class Y, class Workspace>
-    Scalar loss(const Eigen::MatrixBase<X>& x, const Eigen::MatrixBase<Y>& y,
-                Workspace& ws) const {
+    Scalar loss(const Eigen::MatrixBase<X>& x, const Eigen::MatrixBase<Y>& y, Workspace& ws) const {
         load(x, ws);
         check_targets(y, ws.batch_size());
         forward_prepared(ws, ws.input(), Pass{PassKind::predict, &ws.rng()});
@@ -146,7 +144,8 @@ public:
     /// The number of parameters: every entry of every W and b.
     Eigen::Index parameter_count() const {
         Eigen::Index count = 0;
-        derived().for_each_layer([&](const auto& layer, auto) { count += layer.parameter_count(); });
+        derived().for_each_layer(
+            [&](const auto& layer, auto) { count += layer.parameter_count(); });
         return count;
     }
 
@@ -167,8 +166,8 @@ public:
     /// x: use backward() and update() to see them. Throws ConfigError unless η is positive and
     /// finite. fit() with a plain Sgd takes this step.
     template <class X, class Y, class Workspace>
-    Scalar train_step(const Eigen::MatrixBase<X>& x, const Eigen::MatrixBase<Y>& y,
-                      Workspace& ws, Scalar learning_rate) {
+    Scalar train_step(const Eigen::MatrixBase<X>& x, const Eigen::MatrixBase<Y>& y, Workspace& ws,
+                      Scalar learning_rate) {
         const auto where = [] { return std::string("train_step"); };
         if constexpr (reads_memory<X>()) {
             check_inputs(x);
@@ -237,8 +236,8 @@ public:
                                  plural(derived().outputs(), "neuron")));
         }
         if (y.cols() != batch) {
-            throw ShapeError(cat("inputs have ", samples(batch), " (columns) but targets have ",
-                                 y.cols()));
+            throw ShapeError(
+                cat("inputs have ", samples(batch), " (columns) but targets have ", y.cols()));
         }
     }
 
@@ -250,7 +249,8 @@ public:
             static_assert(int(X::RowsAtCompileTime) == int(Derived::InputsAtCompileTime),
                           "NABLA_INPUT_ROWS_DO_NOT_MATCH_THE_FIRST_LAYER");
         }
-        if (x.cols() == 0) throw ShapeError("the batch is empty (0 columns)");
+        if (x.cols() == 0)
+            throw ShapeError("the batch is empty (0 columns)");
         if (x.rows() != derived().inputs()) {
             throw ShapeError(cat(layer_name(derived().any_layer(derived().first_index()), 1),
                                  ": input has ", x.rows(), " rows, the layer expects ",
@@ -282,7 +282,8 @@ public:
                 how.store_gradients = store(layer, i, input);
                 layer.backward(input, ws.layer(i), how);
             });
-            if (i != derived().first_index()) layer.propagate(ws.layer(i), ws.da_below(i));
+            if (i != derived().first_index())
+                layer.propagate(ws.layer(i), ws.da_below(i));
         });
         return c;
     }
@@ -312,7 +313,8 @@ private:
                                  const Pass& pass) const {
         ws.set_has_gradients(false);
         derived().for_each_layer([&](const auto& layer, auto i) {
-            with_input(ws, x, i, [&](const auto& input) { layer.forward(input, ws.layer(i), pass); });
+            with_input(ws, x, i,
+                       [&](const auto& input) { layer.forward(input, ws.layer(i), pass); });
         });
         return ws.output();
     }
@@ -338,8 +340,7 @@ private:
     // only once every layer's step is known to be finite, so that a refused step changes nothing.
     template <class Workspace, class X, class Y, class Where>
     Scalar step_prepared(Workspace& ws, const Eigen::MatrixBase<X>& x,
-                         const Eigen::MatrixBase<Y>& y, Scalar learning_rate,
-                         const Where& where) {
+                         const Eigen::MatrixBase<Y>& y, Scalar learning_rate, const Where& where) {
         check_positive_option("train_step", "the learning rate", double(learning_rate));
         check_targets(y, ws.batch_size());
         bool finite = true;  // every folded step bounded
@@ -357,7 +358,8 @@ private:
         // is done: checked inside it, the [2,3,2] network's step measured about 10% slower.
         derived().for_each_layer([&](const auto& layer, auto i) {
             with_input(ws, x, i, [&](const auto& input) {
-                if (!folds(layer, input)) finite = finite && stored_finite(ws, i, layer);
+                if (!folds(layer, input))
+                    finite = finite && stored_finite(ws, i, layer);
             });
         });
         if (finite && std::isfinite(c)) {
@@ -379,7 +381,8 @@ private:
         // gradient, and let the usual check refuse the step with its usual message.
         derived().for_each_layer_reverse([&](const auto& layer, auto i) {
             with_input(ws, x, i, [&](const auto& input) {
-                if (!folds(layer, input)) return;
+                if (!folds(layer, input))
+                    return;
                 BackwardPass how;
                 how.delta_given = true;  // δ is in the state already
                 layer.backward(input, ws.layer(i), how);
@@ -401,11 +404,12 @@ private:
 
     // W ← W − η∇W, b ← b − η∇b for layer i from the gradients stored in ws.
     template <class Workspace, class I, class Layer>
-    static void descend_layer(const Workspace& ws, I i, Layer& layer, Scalar learning_rate) {
+    EIGEN_ALWAYS_INLINE static void descend_layer(const Workspace& ws, I i, Layer& layer,
+                                                  Scalar learning_rate) {
         const Scalar* gradient = ws.gradient_vector().data() + ws.record(std::size_t(i)).offset;
         layer.for_each_parameter([&](auto& p, const char*) {
             const Eigen::Map<const PlainOf<decltype(p)>> g(gradient, p.rows(), p.cols());
-            p -= learning_rate * g;  // W ← W − η ∂C/∂W (the notes' gradient descent)
+            subtract_scaled(p, learning_rate, g);  // W ← W − η ∂C/∂W (the notes' descent)
             gradient += p.size();
         });
     }

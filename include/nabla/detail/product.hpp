@@ -5,8 +5,8 @@
 // that choice is made here, from the sizes alone.
 //
 // - A product whose rows, columns and inner size add up to less than detail::small_product_limit
-//   is summed entry by entry (detail/small.hpp): for the [2,3,2] network of the notes, Eigen's
-//   run-time dispatch costs several times the few multiply-adds.
+//   is summed entry by entry (detail/small.hpp), z = W a + b in one pass from b: for the [2,3,2]
+//   network of the notes, Eigen's run-time dispatch costs several times the few multiply-adds.
 // - Every other product goes to detail::gemm: Eigen's GEMM kernel with packing buffers that are
 //   reused, so a training step allocates nothing.
 //
@@ -43,13 +43,16 @@ constexpr bool takes_small_path(Eigen::Index rows, Eigen::Index cols, Eigen::Ind
 ///     product(dW, delta, a.transpose(), Scalar(1) / n);   // ∂C/∂W = δ aᵀ / n
 ///     product(W, delta, a.transpose(), -eta / n, true);   // W ← W − (η/n) δ aᵀ
 template <class Dst, class Lhs, class Rhs>
-void product(Dst&& dst, const Eigen::MatrixBase<Lhs>& lhs, const Eigen::MatrixBase<Rhs>& rhs,
-             typename std::decay_t<Dst>::Scalar alpha = 1, bool accumulate = false) {
+EIGEN_ALWAYS_INLINE void product(Dst&& dst, const Eigen::MatrixBase<Lhs>& lhs,
+                                 const Eigen::MatrixBase<Rhs>& rhs,
+                                 typename std::decay_t<Dst>::Scalar alpha = 1,
+                                 bool accumulate = false) {
     using D = std::decay_t<Dst>;
     const Eigen::Index rows = lhs.rows();
     const Eigen::Index cols = rhs.cols();
     if constexpr (std::is_base_of_v<Eigen::PlainObjectBase<D>, D>) {
-        if (!accumulate) fit_shape(dst, rows, cols);
+        if (!accumulate)
+            fit_shape(dst, rows, cols);
     }
     if (takes_small_path<Lhs, Rhs>(rows, cols, lhs.cols())) {
         small_product(dst, lhs.derived(), rhs.derived(), alpha, accumulate);
@@ -58,15 +61,45 @@ void product(Dst&& dst, const Eigen::MatrixBase<Lhs>& lhs, const Eigen::MatrixBa
     gemm(dst, lhs, rhs, alpha, accumulate);
 }
 
+/// p ← p − η·g, the notes' step of gradient descent on one parameter block. A small block goes
+/// entry by entry, inlined: for the [2,3,2] network, Eigen's out-of-line assignment loop and
+/// the expression it is handed cost more than the six multiply-adds.
+template <class P, class G>
+EIGEN_ALWAYS_INLINE void subtract_scaled(Eigen::MatrixBase<P>& p, typename P::Scalar eta,
+                                         const Eigen::MatrixBase<G>& g) {
+    if (is_small_map(p.rows(), p.cols())) {
+        for (Eigen::Index k = 0; k < p.size(); ++k)
+            p.coeffRef(k) = multiply_add(-eta, g.coeff(k), p.coeff(k));
+    } else {
+        p -= eta * g;
+    }
+}
+
+/// z = W a + b, the bias added to each column: for a small product, each entry summed from bᵢ
+/// in one pass (small_affine); otherwise z = W a by product() and b added column by column.
+template <class Z, class W, class A, class B>
+EIGEN_ALWAYS_INLINE void affine(Z&& z, const Eigen::MatrixBase<W>& w, const Eigen::MatrixBase<A>& a,
+                                const Eigen::MatrixBase<B>& b) {
+    if (takes_small_path<W, A>(w.rows(), a.cols(), w.cols())) {
+        fit_shape(z, w.rows(), a.cols());
+        small_affine(z, w.derived(), a.derived(), b.derived());
+        return;
+    }
+    product(z, w, a);
+    z.colwise() += b;
+}
+
 /// dst = α·(the sum of each row of m), or dst += that when `accumulate`: Σⱼ δ(:, j), the bias
 /// gradient, as a product of δ with a column of ones. Entry by entry for a small m (the same loop
 /// for compile-time and run-time sizes), Eigen's vectorised reduction otherwise.
 template <class Dst, class M>
-void row_sum(Dst&& dst, const Eigen::MatrixBase<M>& m, typename std::decay_t<Dst>::Scalar alpha = 1,
-             bool accumulate = false) {
+EIGEN_ALWAYS_INLINE void row_sum(Dst&& dst, const Eigen::MatrixBase<M>& m,
+                                 typename std::decay_t<Dst>::Scalar alpha = 1,
+                                 bool accumulate = false) {
     using D = std::decay_t<Dst>;
     if constexpr (std::is_base_of_v<Eigen::PlainObjectBase<D>, D>) {
-        if (!accumulate) fit_shape(dst, m.rows(), 1);
+        if (!accumulate)
+            fit_shape(dst, m.rows(), 1);
     }
     if (reads_memory<M>() && is_small_map(m.rows(), m.cols())) {
         small_row_sum(dst, m.derived(), alpha, accumulate);

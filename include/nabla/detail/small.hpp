@@ -57,7 +57,8 @@ constexpr bool reads_memory() {
 /// states of a two-layer network size twelve buffers on every pass.
 template <class M>
 EIGEN_ALWAYS_INLINE void fit_shape(M&& m, Eigen::Index rows, Eigen::Index cols) {
-    if (m.rows() != rows || m.cols() != cols) m.resize(rows, cols);
+    if (m.rows() != rows || m.cols() != cols)
+        m.resize(rows, cols);
 }
 
 /// x·y + s. Where the processor has fused multiply-add (x86 FMA3, Arm) this is std::fma, one
@@ -86,8 +87,24 @@ EIGEN_ALWAYS_INLINE void small_product(Dst& dst, const Lhs& lhs, const Rhs& rhs,
             Scalar sum = lhs.coeff(i, 0) * rhs.coeff(0, j);
             for (Eigen::Index k = 1; k < lhs.cols() && k < small_product_limit; ++k)
                 sum = multiply_add(lhs.coeff(i, k), rhs.coeff(k, j), sum);
-            if (alpha != Scalar(1)) sum = alpha * sum;
+            if (alpha != Scalar(1))
+                sum = alpha * sum;
             dst.coeffRef(i, j) = accumulate ? dst.coeff(i, j) + sum : sum;
+        }
+    }
+}
+
+/// z = W a + b for a small product: each entry summed from bᵢ over the inner index in order.
+/// z has its shape already.
+template <class Z, class W, class A, class B>
+EIGEN_ALWAYS_INLINE void small_affine(Z& z, const W& w, const A& a, const B& b) {
+    using Scalar = typename std::decay_t<Z>::Scalar;
+    for (Eigen::Index j = 0; j < a.cols(); ++j) {
+        for (Eigen::Index i = 0; i < w.rows(); ++i) {
+            Scalar sum = b.coeff(i);
+            for (Eigen::Index k = 0; k < w.cols() && k < small_product_limit; ++k)
+                sum = multiply_add(w.coeff(i, k), a.coeff(k, j), sum);
+            z.coeffRef(i, j) = sum;
         }
     }
 }
@@ -100,8 +117,10 @@ EIGEN_ALWAYS_INLINE void small_row_sum(Dst& dst, const M& m, typename Dst::Scala
     using Scalar = typename Dst::Scalar;
     for (Eigen::Index i = 0; i < m.rows(); ++i) {
         Scalar sum = m.coeff(i, 0);
-        for (Eigen::Index j = 1; j < m.cols() && j < small_product_limit; ++j) sum += m.coeff(i, j);
-        if (alpha != Scalar(1)) sum = alpha * sum;
+        for (Eigen::Index j = 1; j < m.cols() && j < small_product_limit; ++j)
+            sum += m.coeff(i, j);
+        if (alpha != Scalar(1))
+            sum = alpha * sum;
         dst.coeffRef(i) = accumulate ? dst.coeff(i) + sum : sum;
     }
 }

@@ -12,9 +12,9 @@
 
 #include <Eigen/Core>
 #include <new>
-#include <utility>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 namespace nabla {
 
@@ -33,10 +33,10 @@ struct LayerState : LayerBuffers<Scalar, Outputs, Batch> {
     /// outputs × 1, like b.
     using Bias = Eigen::Matrix<Scalar, Outputs, 1>;
 
-    Activations z;            ///< zˡ = Wˡaˡ⁻¹ + bˡ.
-    Activations delta;        ///< δˡ = ∂C/∂zˡ per sample: equation (1) at the output, (4) below.
-    GradientView<Weights> dW; ///< ∂C/∂Wˡ = mean over the batch of δˡ(aˡ⁻¹)ᵀ: equations (3), (6).
-    GradientView<Bias> db;    ///< ∂C/∂bˡ = mean over the batch of δˡ: equations (2) and (5).
+    Activations z;      ///< zˡ = Wˡaˡ⁻¹ + bˡ.
+    Activations delta;  ///< δˡ = ∂C/∂zˡ per sample: equation (1) at the output, (4) below.
+    GradientView<Weights> dW;  ///< ∂C/∂Wˡ = mean over the batch of δˡ(aˡ⁻¹)ᵀ: equations (3), (6).
+    GradientView<Bias> db;  ///< ∂C/∂bˡ = mean over the batch of δˡ: equations (2) and (5).
 
     /// Unsized, its gradient views pointing nowhere until a layer prepares it.
     LayerState() = default;
@@ -50,7 +50,8 @@ struct LayerState : LayerBuffers<Scalar, Outputs, Batch> {
           dW(other.dW),
           db(other.db),
           m_own(other.m_own) {
-        if (m_own.size() > 0) bind_gradients(m_own.data());
+        if (m_own.size() > 0)
+            bind_gradients(m_own.data());
     }
     /// The buffers move; gradient views into a workspace's array still point there.
     LayerState(LayerState&& other) noexcept
@@ -60,7 +61,8 @@ struct LayerState : LayerBuffers<Scalar, Outputs, Batch> {
           dW(other.dW),
           db(other.db),
           m_own(std::move(other.m_own)) {
-        if (m_own.size() > 0) bind_gradients(m_own.data());
+        if (m_own.size() > 0)
+            bind_gradients(m_own.data());
     }
     /// As the copy.
     LayerState& operator=(const LayerState& other) {
@@ -70,7 +72,8 @@ struct LayerState : LayerBuffers<Scalar, Outputs, Batch> {
         dW = other.dW;
         db = other.db;
         m_own = other.m_own;
-        if (m_own.size() > 0) bind_gradients(m_own.data());
+        if (m_own.size() > 0)
+            bind_gradients(m_own.data());
         return *this;
     }
 
@@ -82,7 +85,8 @@ struct LayerState : LayerBuffers<Scalar, Outputs, Batch> {
         dW = other.dW;
         db = other.db;
         m_own = std::move(other.m_own);
-        if (m_own.size() > 0) bind_gradients(m_own.data());
+        if (m_own.size() > 0)
+            bind_gradients(m_own.data());
         return *this;
     }
 
@@ -93,10 +97,13 @@ struct LayerState : LayerBuffers<Scalar, Outputs, Batch> {
     void resize(Eigen::Index inputs, Eigen::Index outputs, Eigen::Index batch,
                 Scalar* gradients = nullptr) {
         this->resize_buffers(outputs, batch);
-        if (z.rows() != outputs || z.cols() != batch) z.resize(outputs, batch);
-        if (delta.rows() != outputs || delta.cols() != batch) delta.resize(outputs, batch);
+        if (z.rows() != outputs || z.cols() != batch)
+            z.resize(outputs, batch);
+        if (delta.rows() != outputs || delta.cols() != batch)
+            delta.resize(outputs, batch);
         if (!gradients) {
-            if (m_own.size() != outputs * (inputs + 1)) m_own.resize(outputs * (inputs + 1));
+            if (m_own.size() != outputs * (inputs + 1))
+                m_own.resize(outputs * (inputs + 1));
             gradients = m_own.data();
         }
         dW.bind(gradients, outputs, inputs);
@@ -163,9 +170,9 @@ public:
         : m_activation(activation) {
         if (inputs < 1 || outputs < 1 || (Inputs != Eigen::Dynamic && inputs != Inputs) ||
             (Outputs != Eigen::Dynamic && outputs != Outputs)) {
-            throw ShapeError(detail::cat("Dense layer: asked for ", inputs, " inputs and ",
-                                         outputs, " outputs, the type allows ",
-                                         size_name(Inputs), " and ", size_name(Outputs)));
+            throw ShapeError(detail::cat("Dense layer: asked for ", inputs, " inputs and ", outputs,
+                                         " outputs, the type allows ", size_name(Inputs), " and ",
+                                         size_name(Outputs)));
         }
         m_weights.setZero(outputs, inputs);
         m_bias.setZero(outputs);
@@ -190,10 +197,9 @@ public:
     template <class Derived>
     void set_weights(const Eigen::MatrixBase<Derived>& w) {
         if (w.rows() != outputs() || w.cols() != inputs()) {
-            throw ShapeError(detail::cat(name(), ": weights set with shape ",
-                                         detail::shape(w.rows(), w.cols()), ", the layer's W is ",
-                                         detail::shape(outputs(), inputs()),
-                                         " (outputs x inputs)"));
+            throw ShapeError(detail::cat(
+                name(), ": weights set with shape ", detail::shape(w.rows(), w.cols()),
+                ", the layer's W is ", detail::shape(outputs(), inputs()), " (outputs x inputs)"));
         }
         m_weights = w;
     }
@@ -244,21 +250,22 @@ public:
     /// z = W a + b, a = σ(z) on a batch; `input` is aˡ⁻¹ (inputs × batch), `state` prepared for
     /// its columns. Throws ShapeError when its rows do not match the layer.
     template <class Input, int Batch>
-    void forward(const Eigen::MatrixBase<Input>& input, State<Batch>& state, const Pass&) const {
+    EIGEN_ALWAYS_INLINE void forward(const Eigen::MatrixBase<Input>& input, State<Batch>& state,
+                                     const Pass&) const {
         check_input_rows(input.rows());
-        detail::product(state.z, m_weights, input);  // z = W a
-        state.z.colwise() += m_bias;                 //     + b
-        m_activation.forward(state.z, state.a);      // a = σ(z)
+        detail::affine(state.z, m_weights, input, m_bias);  // z = W a + b
+        m_activation.forward(state.z, state.a);             // a = σ(z)
     }
 
     /// δ from ∂C/∂a (unless the loss gave it), then ∂C/∂W and ∂C/∂b, each the mean over the
     /// batch (§1.6), when how.store_gradients. `input` is aˡ⁻¹.
     template <class Input, int Batch>
-    void backward(const Eigen::MatrixBase<Input>& input, State<Batch>& state,
-                  const BackwardPass& how) const {
+    EIGEN_ALWAYS_INLINE void backward(const Eigen::MatrixBase<Input>& input, State<Batch>& state,
+                                      const BackwardPass& how) const {
         if (!how.delta_given)
             m_activation.backward(state.z, state.a, state.da, state.delta);  // (1), (4): ⊙ σ'(z)
-        if (!how.store_gradients) return;
+        if (!how.store_gradients)
+            return;
         const Scalar inv_batch = Scalar(1) / Scalar(state.delta.cols());
         detail::product(state.dW, state.delta, input.transpose(), inv_batch);  // (3), (6): δ aᵀ
         detail::row_sum(state.db, state.delta, inv_batch);                     // (2), (5): δ
@@ -266,7 +273,7 @@ public:
 
     /// ∂C/∂aˡ⁻¹ = (Wˡ)ᵀδˡ (§2.4.2), the error handed to the layer below (or the input gradient).
     template <int Batch, class Below>
-    void propagate(const State<Batch>& state, Below&& da_below) const {
+    EIGEN_ALWAYS_INLINE void propagate(const State<Batch>& state, Below&& da_below) const {
         detail::product(da_below, m_weights.transpose(), state.delta);  // Wᵀδ
     }
 
@@ -312,8 +319,8 @@ private:
 
     void check_input_rows(Eigen::Index rows) const {
         if (rows != inputs()) {
-            throw ShapeError(detail::cat(name(), ": input has ", rows, " rows, the layer expects ",
-                                         inputs()));
+            throw ShapeError(
+                detail::cat(name(), ": input has ", rows, " rows, the layer expects ", inputs()));
         }
     }
 
