@@ -18,9 +18,8 @@
 
 namespace {
 
-using nabla_test::relatively_close;
-
 using nabla_test::random_matrix;
+using nabla_test::relatively_close;
 using Matrix = Eigen::MatrixXd;
 constexpr int dynamic = Eigen::Dynamic;
 
@@ -69,7 +68,6 @@ void regression_data(Eigen::Index samples, Matrix& x, Matrix& y) {
     for (Eigen::Index k = 0; k < samples; ++k)
         y(0, k) = std::sin(2 * x(0, k)) + 0.5 * x(1, k) * x(2, k);
 }
-
 
 }  // namespace
 

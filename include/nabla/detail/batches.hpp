@@ -109,10 +109,20 @@ public:
         const Eigen::Index first = b * m_batch_size;
         const Eigen::Index size = std::min(m_batch_size, m_samples - first);
         BatchBuffers<Net>& batch = size == m_batch_size ? m_full : m_tail;
+        const auto sample_at = [&](Eigen::Index k) {
+            return m_order[static_cast<std::size_t>(first + k)];
+        };
+        constexpr Eigen::Index ahead = 2;  // columns asked for ahead of the copy
+        for (Eigen::Index k = 0; k < std::min(ahead, size); ++k) {
+            prefetch_column(x, sample_at(k));
+            prefetch_column(y, sample_at(k));
+        }
         for (Eigen::Index k = 0; k < size; ++k) {
-            const Eigen::Index sample = m_order[static_cast<std::size_t>(first + k)];
-            if (k + 1 < size)
-                prefetch_column(x, m_order[static_cast<std::size_t>(first + k + 1)]);
+            const Eigen::Index sample = sample_at(k);
+            if (k + ahead < size) {
+                prefetch_column(x, sample_at(k + ahead));
+                prefetch_column(y, sample_at(k + ahead));
+            }
             batch.ws.input().col(k) = x.col(sample);
             batch.targets.col(k) = y.col(sample);
         }
