@@ -7,6 +7,7 @@
 #include <nabla/denormals.hpp>
 #include <nabla/detail/batches.hpp>
 #include <nabla/detail/format.hpp>
+#include <nabla/detail/option_checks.hpp>
 #include <nabla/error.hpp>
 #include <nabla/history.hpp>
 #include <nabla/loss.hpp>
@@ -108,7 +109,6 @@ struct FitOptions {
     double clip_gradient_norm = 0;
 };
 
-
 namespace detail {
 
 /// The hits in a batch, as `Loss` scores its outputs (LossTraits::accuracy): samples of the
@@ -146,13 +146,8 @@ inline void check_fit_options(const FitOptions& options, bool validating, const 
         throw ConfigError(cat(caller, ": batch_size must be at least 1, got ", options.batch_size));
     if (options.threads < 1)
         throw ConfigError(cat(caller, ": threads must be at least 1, got ", options.threads));
-    if (!(std::isfinite(options.l1) && options.l1 >= 0))
-        throw ConfigError(cat(caller, ": l1 must be finite and 0 or more, got ", options.l1));
-    if (!(std::isfinite(options.clip_gradient_norm) && options.clip_gradient_norm >= 0)) {
-        throw ConfigError(cat(caller, ": clip_gradient_norm must be finite and 0 or more (0: "
-                              "off), got ",
-                              options.clip_gradient_norm));
-    }
+    check_non_negative_option(caller, "l1", options.l1);
+    check_non_negative_option(caller, "clip_gradient_norm", options.clip_gradient_norm);
     if (options.validation_batch_size < 0) {
         throw ConfigError(cat(caller, ": validation_batch_size must be at least 1, or 0 for "
                               "batch_size, got ",

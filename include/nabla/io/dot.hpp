@@ -102,7 +102,7 @@ void check_workspace(const Net& net, const Workspace& ws, const DotOptions& opti
     net.for_each_layer([&](const auto& layer, auto i) {
         const auto& a = ws.layer(i).a;
         if (a.rows() != layer.outputs() || ws.input_of(i).rows() != layer.inputs()) {
-            throw ShapeError(cat("to_dot: the workspace holds δ of ", plural(a.rows(), "row"),
+            throw ShapeError(cat("to_dot: the workspace holds a of ", plural(a.rows(), "row"),
                                  " for ", layer_name(layer, std::size_t(i) + 1), ", which has ",
                                  plural(layer.outputs(), "neuron")));
         }
@@ -125,7 +125,6 @@ Weights weights_of(const Layer& layer) {
     });
     return result;
 }
-
 
 /// Opens a column of nodes, one rank of the drawing.
 inline void open_cluster(std::ostream& out, std::size_t l, const std::string& label) {

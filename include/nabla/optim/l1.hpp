@@ -37,13 +37,15 @@ double add_l1_penalty(const Net& net, Workspace& ws, double lambda) {
     detail::check_non_negative_option("add_l1_penalty", "lambda", lambda);
     detail::check_gradients(net, ws, "add_l1_penalty");
     Scalar* gradients = ws.gradient_vector().data();
+    double sum = 0;  // Σ|w|, taken in the same pass as the gradient
     for_each_parameter(net, [&](const auto& block, const ParameterInfo& info) {
         if (std::string_view(info.name) != "W") return;
         using Plain = detail::PlainOf<decltype(block)>;
         Eigen::Map<Plain> gradient(gradients + info.offset, block.rows(), block.cols());
         gradient.array() += Scalar(lambda) * block.array().sign();
+        sum += block.template cast<double>().template lpNorm<1>();
     });
-    return l1_penalty(net, lambda);
+    return lambda * sum;
 }
 
 }  // namespace nabla
