@@ -46,4 +46,13 @@ public:
     explicit FileError(const std::string& what) : std::runtime_error("nabla: " + what) {}
 };
 
+/// The system refused what nabla asked of it: a worker thread that could not be started (a
+/// container's process or memory limit). Anything already started has been stopped. Caught as
+/// std::runtime_error.
+class ResourceError : public std::runtime_error {
+public:
+    /// `what` names what was asked for and the system's reason; the "nabla: " prefix is added here.
+    explicit ResourceError(const std::string& what) : std::runtime_error("nabla: " + what) {}
+};
+
 }  // namespace nabla

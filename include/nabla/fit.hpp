@@ -6,14 +6,19 @@
 
 #include <nabla/denormals.hpp>
 #include <nabla/detail/batches.hpp>
+#include <nabla/detail/finite_step.hpp>
 #include <nabla/detail/format.hpp>
 #include <nabla/detail/option_checks.hpp>
 #include <nabla/error.hpp>
 #include <nabla/history.hpp>
+#include <nabla/io/checkpoint.hpp>
+#include <nabla/io/detail/state_bytes.hpp>
+#include <nabla/io/model_file.hpp>
 #include <nabla/loss.hpp>
 #include <nabla/metrics.hpp>
 #include <nabla/optim/clipping.hpp>
 #include <nabla/optim/l1.hpp>
+#include <nabla/optim/step_guard.hpp>
 #include <nabla/parallel/data_parallel.hpp>
 #include <nabla/parameters.hpp>
 #include <nabla/progress.hpp>
@@ -24,11 +29,15 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <limits>
 #include <memory>
 #include <optional>
+#include <sstream>
+#include <string>
 #include <string_view>
+#include <system_error>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -51,10 +60,24 @@ struct EarlyStopping {
     /// The least decrease of the validation loss that counts as an improvement, ≥ 0.
     double min_delta = 0;
     /// Give the network back the weights of the best epoch when training ends: stopped early,
-    /// stopped by a callback or after every epoch (not when an exception ends it). fit() then
+    /// stopped by a callback or after every epoch; when a NumericalError ends it, the divergence
+    /// guard (on by default with this, FitOptions::divergence_guard) puts them back too. fit() then
     /// keeps a copy of the network: made once before the first epoch (one more set of weights
     /// in memory), overwritten in place at each improvement, so it allocates nothing per epoch.
     bool restore_best_weights = true;
+};
+
+/// Keeps a copy of the best weights in memory while training, so that a run that diverges (a
+/// loss or gradient that is not finite: NumericalError) ends with them, rather than with those
+/// of the step before the failure, which by then are often already wrecked. "Best" is the lowest
+/// validation loss when fit() has validation data, else the lowest training loss, among the
+/// epochs it looks at. One more set of weights in memory, overwritten in place.
+struct DivergenceGuard {
+    /// Look at every `every`-th epoch (1: each epoch), ≥ 1.
+    int every = 1;
+    /// After putting the weights back: rethrow the NumericalError (its message then says which
+    /// weights were put back), or return the History with StopReason::diverged.
+    bool rethrow = true;
 };
 
 /// The settings of fit(); the defaults are one epoch of shuffled batches of 32 with the
@@ -107,6 +130,20 @@ struct FitOptions {
     /// Clip each batch's gradient to this global norm before the step (optim/clipping.hpp);
     /// 0: no clipping.
     double clip_gradient_norm = 0;
+    /// The divergence guard (see DivergenceGuard). Unset, it is on with its defaults when
+    /// early_stopping.restore_best_weights is on, sharing early stopping's copy of the best
+    /// weights; to turn it off there, set restore_best_weights to false or give
+    /// DivergenceGuard{0} (every = 0: off).
+    std::optional<DivergenceGuard> divergence_guard;
+    /// Write a checkpoint of the run every few epochs (see Checkpoints, io/checkpoint.hpp).
+    /// Needs an optimizer with save_state() and load_state() (the built-in ones have them).
+    std::optional<Checkpoints> checkpoints;
+    /// A checkpoint to continue from (latest_checkpoint() finds the newest): the network, the
+    /// optimizer, the generators, the epoch and the History are those it holds, and training
+    /// goes on with the epoch after it, as if it had never stopped. The data, batch_size, seed,
+    /// shuffle, threads and network shape must be those of the run that wrote it. Empty: start
+    /// afresh.
+    std::string resume_from;
 };
 
 namespace detail {
@@ -152,6 +189,22 @@ inline void check_fit_options(const FitOptions& options, bool validating, const 
         throw ConfigError(cat(caller, ": validation_batch_size must be at least 1, or 0 for "
                               "batch_size, got ",
                               options.validation_batch_size));
+    }
+    if (options.divergence_guard && options.divergence_guard->every < 0) {
+        throw ConfigError(cat(caller, ": divergence_guard.every must be 0 (off) or more, got ",
+                              options.divergence_guard->every));
+    }
+    if (options.checkpoints) {
+        const Checkpoints& settings = *options.checkpoints;
+        if (settings.every < 1 || settings.keep < 1) {
+            throw ConfigError(cat(caller, ": checkpoints.every and checkpoints.keep must be at "
+                                  "least 1, got ", settings.every, " and ", settings.keep));
+        }
+        std::error_code ec;
+        if (!std::filesystem::is_directory(settings.directory, ec)) {
+            throw ConfigError(cat(caller, ": checkpoints.directory \"", settings.directory,
+                                  "\" is not an existing directory"));
+        }
     }
     for (std::size_t i = 0; i < options.callbacks.size(); ++i) {
         if (!options.callbacks[i])
@@ -222,6 +275,26 @@ bool plain_step(const Optimizer& optimizer) {
         return false;
 }
 
+template <class Optimizer, class = void>
+struct SavesState : std::false_type {};
+template <class Optimizer>
+struct SavesState<Optimizer,
+                  std::void_t<decltype(std::declval<const Optimizer&>().save_state(
+                                  std::declval<StateWriter&>())),
+                              decltype(std::declval<Optimizer&>().load_state(
+                                  std::declval<StateReader&>()))>> : std::true_type {};
+
+inline void write_optional(StateWriter& out, const std::optional<double>& value) {
+    out.u64(value.has_value());
+    out.f64(value.value_or(0));
+}
+
+inline std::optional<double> read_optional(StateReader& in) {
+    const bool has = in.u64() != 0;
+    const double value = in.f64();
+    return has ? std::optional<double>(value) : std::nullopt;
+}
+
 inline double seconds_between(std::chrono::steady_clock::time_point from,
                               std::chrono::steady_clock::time_point to) {
     return std::chrono::duration<double>(to - from).count();
@@ -250,11 +323,15 @@ public:
           m_options(options),
           m_caller(caller),
           m_norms_on(options.gradient_norms || options.progress.gradient_norms),
+          m_restoring(options.early_stopping && options.early_stopping->restore_best_weights),
           m_layers(std::size_t(net.layer_count())),
           m_batches(net, x.cols(), options.batch_size, options.seed, options.shuffle,
                     options.threads == 1),
           m_progress(options.progress, options.epochs, m_batches.batches(), m_batches.samples()) {
-        const auto epochs = static_cast<std::size_t>(options.epochs);
+        check_learning_rate_in<Scalar>(caller, optimizer.learning_rate());
+        // Room for the first epochs; a longer run grows the records as it goes, so that a huge
+        // epoch count that a callback ends early costs nothing up front.
+        const auto epochs = std::min<std::size_t>(std::size_t(options.epochs), reserved_epochs);
         m_history.epochs.reserve(epochs);
         m_norms = std::make_shared<std::vector<LayerGradientNorms>>();
         if (m_norms_on) m_norms->reserve(epochs * m_layers);
@@ -267,16 +344,33 @@ public:
                                           : options.batch_size;
             m_evaluation.emplace(net, validation.x.cols(), size);
         }
-        if (options.early_stopping && options.early_stopping->restore_best_weights)
-            m_best_net.emplace(net);
+        if (options.divergence_guard)
+            m_guard_every = options.divergence_guard->every;
+        else if (m_restoring)
+            m_guard_every = 1;
+        if (m_restoring || m_guard_every > 0) m_best_net.emplace(net);  // epoch 0: the start
+        if constexpr (!SavesState<Optimizer>::value) {
+            if (options.checkpoints || !options.resume_from.empty()) {
+                throw ConfigError(cat(caller, ": checkpoints need the optimizer's state: give "
+                                      "the optimizer save_state(StateWriter&) and "
+                                      "load_state(StateReader&), as the built-in ones have"));
+            }
+        }
     }
 
     /// Runs the epochs and returns their History.
     History run() {
-        for (int epoch = 1; epoch <= m_options.epochs; ++epoch) {
+        int first = 1;
+        if (!m_options.resume_from.empty()) first = resume(m_options.resume_from) + 1;
+        for (int epoch = first; epoch <= m_options.epochs; ++epoch) {
             EpochRecord record = start_epoch(epoch);
             const Clock::time_point start = Clock::now();
-            train_epoch(epoch, record);
+            try {
+                train_epoch(epoch, record);
+            } catch (const NumericalError& error) {
+                if (m_guard_every == 0) throw;
+                return diverged(error);
+            }
             const Clock::time_point trained = Clock::now();
             if constexpr (validating) validate(record);
             record.seconds = seconds_between(start, Clock::now());
@@ -284,13 +378,152 @@ public:
             record.samples_per_second =
                 training_seconds > 0 ? double(m_batches.samples()) / training_seconds : 0;
             m_history.epochs.push_back(std::move(record));
-            if (end_epoch(m_history.epochs.back())) break;
+            const bool stop = end_epoch(m_history.epochs.back());
+            if (m_options.checkpoints && epoch % m_options.checkpoints->every == 0)
+                checkpoint::write(*m_options.checkpoints, epoch, state_bytes(epoch));
+            if (stop) break;
         }
-        if (m_best_net && m_history.best_epoch > 0) m_net = *m_best_net;
+        if (m_restoring && m_history.best_epoch > 0) m_net = *m_best_net;
         return std::move(m_history);
     }
 
+    /// How many epochs' records are reserved before the first; more grow as they come.
+    static constexpr std::size_t reserved_epochs = 1024;
+
 private:
+    // The whole state of the run after `epoch`, for a checkpoint: the network as a model file,
+    // then the optimizer, the generators and the loop's own state, in the order resume() reads.
+    std::vector<unsigned char> state_bytes(int epoch) const {
+        StateWriter out;
+        std::ostringstream model;
+        save(m_net, model);
+        out.text(model.str());
+        out.f64(m_optimizer.learning_rate());
+        if constexpr (SavesState<Optimizer>::value) m_optimizer.save_state(out);
+        out.i64(epoch);
+        out.i64(m_batches.samples());
+        out.i64(m_options.batch_size);
+        out.u64(m_options.seed);
+        out.u64(m_options.shuffle);
+        out.i64(m_options.threads);
+        m_batches.write_state(out);
+        if (m_parallel) m_parallel->write_state(out);
+        out.u64(m_history.epochs.size());
+        for (const EpochRecord& record : m_history.epochs) {
+            out.i64(record.epoch);
+            out.f64(record.loss);
+            write_optional(out, record.accuracy);
+            write_optional(out, record.val_loss);
+            write_optional(out, record.val_accuracy);
+            out.f64(record.learning_rate);
+            out.f64(record.seconds);
+            out.f64(record.samples_per_second);
+            out.u64(record.gradient_norms.size());
+            for (const LayerGradientNorms& norms : record.gradient_norms) {
+                out.f64(norms.delta);
+                out.f64(norms.weight_gradient);
+            }
+        }
+        out.i64(m_history.best_epoch);
+        out.f64(m_best_loss);
+        out.i64(m_epochs_without_improvement);
+        out.i64(m_kept_epoch);
+        out.f64(m_kept_loss);
+        out.u64(m_best_net.has_value());
+        if (m_best_net) out.array(copy_parameters(*m_best_net));
+        return out.bytes();
+    }
+
+    // Restores the state that state_bytes() wrote to the checkpoint at `path`; returns its epoch.
+    int resume(const std::string& path) {
+        const std::vector<unsigned char> payload = checkpoint::read(path);
+        StateReader in(payload.data(), payload.size(), path, 20);
+        const std::string model = in.text("the network");
+        load_from_bytes(m_net, model.data(), model.size(), path);
+        const double rate = in.f64();
+        if (!(std::isfinite(rate) && rate >= 0)) in.fail("the learning rate is not valid");
+        m_optimizer.set_learning_rate(rate);
+        if constexpr (SavesState<Optimizer>::value) m_optimizer.load_state(in);
+        const std::int64_t epoch = in.i64();
+        const auto same = [&](std::int64_t stored, std::int64_t here, const char* what) {
+            if (stored != here) {
+                throw ConfigError(cat(m_caller, ": ", path, " was made with ", what, " ", stored,
+                                      ", this run has ", here, ": resuming needs the same"));
+            }
+        };
+        same(in.i64(), m_batches.samples(), "training samples");
+        same(in.i64(), m_options.batch_size, "batch_size");
+        same(std::int64_t(in.u64()), std::int64_t(m_options.seed), "seed");
+        same(std::int64_t(in.u64()), m_options.shuffle, "shuffle");
+        same(in.i64(), m_options.threads, "threads");
+        m_batches.read_state(in);
+        if (m_parallel) m_parallel->read_state(m_net, in);
+        const std::uint64_t records = in.u64();
+        if (records != std::uint64_t(epoch)) in.fail("the History does not match the epoch");
+        m_history.epochs.clear();
+        m_norms->clear();
+        for (std::uint64_t r = 0; r < records; ++r) {
+            EpochRecord record;
+            record.epoch = int(in.i64());
+            record.loss = in.f64();
+            record.accuracy = read_optional(in);
+            record.val_loss = read_optional(in);
+            record.val_accuracy = read_optional(in);
+            record.learning_rate = in.f64();
+            record.seconds = in.f64();
+            record.samples_per_second = in.f64();
+            const std::uint64_t layers = in.u64();
+            if (layers != 0 && layers != m_layers) in.fail("the gradient norms do not match");
+            const std::size_t offset = m_norms->size();
+            for (std::uint64_t l = 0; l < layers; ++l) {
+                const double delta = in.f64();
+                m_norms->push_back({delta, in.f64()});
+            }
+            if (layers != 0) record.gradient_norms = GradientNorms(m_norms, offset, m_layers);
+            m_history.epochs.push_back(std::move(record));
+        }
+        m_history.best_epoch = int(in.i64());
+        m_best_loss = in.f64();
+        m_epochs_without_improvement = int(in.i64());
+        m_kept_epoch = int(in.i64());
+        m_kept_loss = in.f64();
+        if ((in.u64() != 0) != m_best_net.has_value())
+            in.fail("the checkpoint keeps best weights where this run does not, or not where it does");
+        if (m_best_net) {
+            Eigen::Matrix<Scalar, Eigen::Dynamic, 1> best(m_net.parameter_count());
+            in.array(best, "the best weights");
+            set_parameters(*m_best_net, best);
+        }
+        if (!in.done()) in.fail("the checkpoint goes on past the state of the run");
+        return int(epoch);
+    }
+
+    // The divergence guard's answer to a NumericalError: the weights it kept go back into the
+    // network; then the error is rethrown, saying so, or training ends with StopReason::diverged.
+    History diverged(const NumericalError& error) {
+        m_net = *m_best_net;
+        // Early stopping's best epoch, when it keeps the weights, else the guard's own.
+        const int epoch = m_restoring ? m_history.best_epoch : m_kept_epoch;
+        const double loss = m_restoring ? m_best_loss : m_kept_loss;
+        const std::string kept =
+            epoch == 0 ? std::string("the weights from before the first epoch")
+                       : cat("the weights after epoch ", epoch, " (", monitored_name(), " ", loss,
+                             ")");
+        // what() starts with "nabla: ", which the NumericalError constructor adds again.
+        const std::string message =
+            cat(std::string(error.what()).substr(7), "; the divergence guard then put back ", kept);
+        m_history.stop_reason = StopReason::diverged;
+        m_history.restored_epoch = epoch;
+        m_history.error = "nabla: " + message;
+        if (!m_options.divergence_guard || m_options.divergence_guard->rethrow)
+            throw NumericalError(message);
+        return std::move(m_history);
+    }
+
+    static constexpr const char* monitored_name() {
+        return validating ? "validation loss" : "training loss";
+    }
+
     // The schedule's learning rate for the epoch, and the record it starts.
     EpochRecord start_epoch(int epoch) {
         if (m_options.schedule) {
@@ -299,6 +532,10 @@ private:
                 throw ConfigError(cat(m_caller, ": the schedule gave the learning rate ", rate,
                                       " for epoch ", epoch, " (schedule(", epoch - 1,
                                       ")); it must be finite and 0 or more"));
+            }
+            if (!learning_rate_fits<Scalar>(rate)) {
+                check_learning_rate_in<Scalar>(
+                    cat(m_caller, ": the schedule's rate for epoch ", epoch).c_str(), rate);
             }
             m_optimizer.set_learning_rate(rate);
         }
@@ -362,11 +599,11 @@ private:
                                  : m_net.run_backward(batch.ws, batch.targets);
         auto& gradients = m_parallel ? m_parallel->gradients() : batch.ws;
         if (m_options.l1 > 0) cost += Scalar(add_l1_penalty(m_net, gradients, m_options.l1));
-        Net::check_finite(cost, gradients, where);
-        if (m_options.clip_gradient_norm > 0)
+        const Scalar largest = m_guard.check(cost, gradients, where);
+        if (m_options.clip_gradient_norm > 0)  // only ever shrinks: `largest` still bounds it
             clip_gradient_norm(gradients, m_options.clip_gradient_norm);
         if (m_norms_on) add_gradient_norms(batch, gradients);
-        m_optimizer.step(m_net, gradients);
+        m_guard.step(m_net, m_optimizer, gradients, largest, where);
         return cost;
     }
 
@@ -423,6 +660,7 @@ private:
     // Early stopping, the progress line and the callbacks; true when training stops here.
     bool end_epoch(const EpochRecord& record) {
         bool stop = false;
+        keep_for_guard(record);
         if constexpr (validating) {
             if (m_options.early_stopping) {
                 const EarlyStopping& rule = *m_options.early_stopping;
@@ -431,7 +669,7 @@ private:
                     m_best_loss = val_loss;
                     m_history.best_epoch = record.epoch;
                     m_epochs_without_improvement = 0;
-                    if (m_best_net) *m_best_net = m_net;  // in place: the shapes are the same
+                    if (m_restoring) *m_best_net = m_net;  // in place: the shapes are the same
                 } else if (++m_epochs_without_improvement >= rule.patience) {
                     stop = true;
                     m_history.stop_reason = StopReason::early_stopping;
@@ -446,6 +684,20 @@ private:
         return stop || stopped_by_callback;
     }
 
+    // The divergence guard's copy, unless early stopping keeps its own best weights in it:
+    // every m_guard_every-th epoch, the weights of an epoch whose monitored loss is finite and
+    // the lowest so far.
+    void keep_for_guard(const EpochRecord& record) {
+        if (m_restoring || m_guard_every == 0 || record.epoch % m_guard_every != 0) return;
+        const double loss = validating ? record.val_loss.value_or(
+                                             std::numeric_limits<double>::quiet_NaN())
+                                       : record.loss;
+        if (!(loss < m_kept_loss)) return;  // false for a NaN loss
+        m_kept_loss = loss;
+        m_kept_epoch = record.epoch;
+        *m_best_net = m_net;  // in place: the shapes are the same
+    }
+
     Net& m_net;
     Optimizer& m_optimizer;
     const Eigen::MatrixBase<X>& m_x;
@@ -454,6 +706,7 @@ private:
     const FitOptions& m_options;
     const char* m_caller;
     bool m_norms_on;
+    bool m_restoring;  // early stopping gives back the best weights, kept in m_best_net
     std::size_t m_layers;
     History m_history;
     std::shared_ptr<std::vector<LayerGradientNorms>> m_norms;
@@ -461,7 +714,11 @@ private:
     std::optional<DataParallel<Net>> m_parallel;
     MiniBatches<Net> m_batches;
     std::optional<EvaluationBatches<Net>> m_evaluation;
-    std::optional<Net> m_best_net;
+    std::optional<Net> m_best_net;  // early stopping's best weights, or the divergence guard's
+    StepGuard<Net, Optimizer> m_guard{m_net, m_optimizer};
+    int m_guard_every = 0;  // 0: no divergence guard
+    int m_kept_epoch = 0;   // whose weights m_best_net holds for the guard (0: the start)
+    double m_kept_loss = std::numeric_limits<double>::infinity();
     double m_best_loss = std::numeric_limits<double>::infinity();
     int m_epochs_without_improvement = 0;
     Progress m_progress;

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -82,6 +83,9 @@ enum class StopReason {
     completed,       ///< Every epoch asked for ran.
     early_stopping,  ///< The validation loss stopped improving for `patience` epochs.
     callback,        ///< A callback returned EpochAction::stop.
+    /// A loss or gradient was not finite, and the divergence guard put back the weights it kept
+    /// (FitOptions::divergence_guard with rethrow off); History::error says what happened.
+    diverged,
 };
 
 /// What fit() returns: one record per epoch that ran, in order, and how it ended.
@@ -91,6 +95,11 @@ struct History {
     /// last one that improved the validation loss by more than min_delta; 0 otherwise.
     int best_epoch = 0;
     StopReason stop_reason = StopReason::completed;  ///< Why training ended.
+    /// With StopReason::diverged: the epoch whose weights the divergence guard put back (0: the
+    /// weights from before the first epoch); -1 otherwise.
+    int restored_epoch = -1;
+    /// With StopReason::diverged: the NumericalError's message, with the weights put back.
+    std::string error;
 
     /// The number of epochs that ran.
     std::size_t size() const { return epochs.size(); }

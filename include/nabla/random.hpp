@@ -1,6 +1,8 @@
 #pragma once
 
+#include <array>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -21,6 +23,15 @@ public:
             z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
             word = z ^ (z >> 31);
         }
+    }
+
+    /// The generator's whole state, for a checkpoint: set_state() continues the sequence.
+    std::array<std::uint64_t, 4> state() const {
+        return {m_state[0], m_state[1], m_state[2], m_state[3]};
+    }
+    /// Continues the sequence of the generator whose state() this was.
+    void set_state(const std::array<std::uint64_t, 4>& state) {
+        for (std::size_t k = 0; k < 4; ++k) m_state[k] = state[k];
     }
 
     /// The next 64 random bits.

@@ -91,6 +91,8 @@ public:
     void seed(std::uint64_t seed) { m_rng = Rng(seed); }
     /// The generator of training passes.
     Rng& rng() { return m_rng; }
+    /// The generator of training passes, to read its state.
+    const Rng& rng() const { return m_rng; }
 
     /// Marks the gradient array as holding the gradients of the batch in input() (a
     /// reduction across threads or machines wrote it), or as stale.

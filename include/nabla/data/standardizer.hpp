@@ -5,6 +5,7 @@
 
 #include <Eigen/Core>
 #include <cmath>
+#include <limits>
 #include <utility>
 
 namespace nabla {
@@ -89,7 +90,11 @@ public:
             // its μ is then the value itself, so it maps to exactly 0, and s = 1.
             const bool constant = lowest(j) == highest(j);
             m_mean(j) = constant ? Scalar(lowest(j)) : Scalar(mean(j));
-            m_scale(j) = constant || deviation == 0 ? Scalar(1) : Scalar(deviation);
+            // A spread below the smallest normal Scalar is 0 once cast (or once denormals are
+            // flushed, as fit() does), and dividing by it would give ±inf or NaN: such a
+            // feature is as good as constant, and keeps s = 1.
+            const bool too_small = Scalar(deviation) < std::numeric_limits<Scalar>::min();
+            m_scale(j) = constant || too_small ? Scalar(1) : Scalar(deviation);
         }
         m_fitted = true;
         return *this;

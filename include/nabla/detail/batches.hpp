@@ -3,10 +3,12 @@
 // How train() and fit() walk a data set: shuffled mini-batches for training, consecutive ones
 // for evaluation. Buffers are sized when the walk is set up, so the epochs allocate nothing.
 
+#include <nabla/io/detail/state_bytes.hpp>
 #include <nabla/random.hpp>
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <numeric>
@@ -88,6 +90,32 @@ public:
     void seed_workspaces(std::uint64_t seed) {
         m_full.ws.seed(seed ^ 0xD1B54A32D192ED03ULL);
         m_tail.ws.seed(seed ^ 0x8CB92BA72F3D8DD7ULL);
+    }
+
+    /// Writes the sample order and the generators (shuffle, dropout masks), for a checkpoint.
+    void write_state(StateWriter& out) const {
+        out.u64(m_order.size());
+        for (Eigen::Index sample : m_order) out.i64(sample);
+        for (const Rng* rng : {&m_rng, &m_full.ws.rng(), &m_tail.ws.rng()})
+            for (std::uint64_t word : rng->state()) out.u64(word);
+    }
+
+    /// Reads what write_state() wrote for a run over as many samples; throws FileError when the
+    /// order is not a permutation of them.
+    void read_state(StateReader& in) {
+        if (in.u64() != m_order.size())
+            in.fail("the checkpoint was made for another number of training samples");
+        std::vector<char> seen(m_order.size(), 0);
+        for (Eigen::Index& sample : m_order) {
+            sample = Eigen::Index(in.i64());
+            if (sample < 0 || sample >= m_samples || seen[std::size_t(sample)]++)
+                in.fail("the checkpoint's sample order is not a permutation of the samples");
+        }
+        for (Rng* rng : {&m_rng, &m_full.ws.rng(), &m_tail.ws.rng()}) {
+            std::array<std::uint64_t, 4> state{};
+            for (std::uint64_t& word : state) word = in.u64();
+            rng->set_state(state);
+        }
     }
 
     /// The batches of one epoch.

@@ -150,9 +150,12 @@ public:
     }
 
     /// One step of gradient descent with the gradients in `ws`: W ← W − η∇W, b ← b − η∇b.
+    /// Throws NumericalError, changing nothing, when a parameter would not be finite after it.
     template <class Workspace>
     void update(const Workspace& ws, Scalar learning_rate) {
         check_gradients(derived(), ws, "update");
+        check_descent_finite(derived(), ws.gradient_vector(), learning_rate,
+                             [] { return std::string("update"); });
         descend_stored(ws, learning_rate);
     }
 
@@ -212,11 +215,18 @@ public:
     /// allocates nothing.
     template <class Workspace, class Where>
     static void check_finite(Scalar c, const Workspace& ws, Where&& where) {
+        refuse_unless_finite(c, std::isfinite(c) && ws.gradients_finite(), where);
+    }
+
+    /// check_finite() with the gradients' finiteness already known: throws NumericalError naming
+    /// where() unless c is finite and `gradients_finite`.
+    template <class Where>
+    static void refuse_unless_finite(Scalar c, bool gradients_finite, Where&& where) {
         if (!std::isfinite(c)) {
             throw NumericalError(cat(where(), ": the loss is ", c,
                                      "; the weights are left as they were before this step"));
         }
-        if (!ws.gradients_finite()) {
+        if (!gradients_finite) {
             throw NumericalError(cat(where(), ": a gradient is not finite (the loss is ", c,
                                      "); the weights are left as they were before this step"));
         }
@@ -348,7 +358,8 @@ private:
             using Layer = std::decay_t<decltype(layer)>;
             if constexpr (can_descend_v<Layer, std::decay_t<decltype(input)>>) {
                 if (folds(layer, input)) {
-                    finite = finite && layer.step_is_finite(input, ws.layer(i), learning_rate);
+                    finite = finite && layer.step_is_finite(input, ws.layer(i), learning_rate) &&
+                             parameters_bounded(layer);
                     return false;
                 }
             }
@@ -359,7 +370,7 @@ private:
         derived().for_each_layer([&](const auto& layer, auto i) {
             with_input(ws, x, i, [&](const auto& input) {
                 if (!folds(layer, input))
-                    finite = finite && stored_finite(ws, i, layer);
+                    finite = finite && stored_bounded(ws, i, layer, learning_rate);
             });
         });
         if (finite && std::isfinite(c)) {
@@ -390,16 +401,36 @@ private:
         });
         ws.set_has_gradients(true);
         check_finite(c, ws, where);
-        update(ws, learning_rate);
+        check_descent_finite(derived(), ws.gradient_vector(), learning_rate, where);
+        descend_stored(ws, learning_rate);
         ws.set_has_gradients(false);
         return c;
     }
 
-    // True when layer i's stored gradients in ws are finite.
+    // True when every parameter of `layer` is at most a quarter of the largest finite number:
+    // a folded increment, bounded by step_is_finite, then cannot carry it past the largest.
+    template <class Layer>
+    static bool parameters_bounded(const Layer& layer) {
+        bool bounded = true;
+        layer.for_each_parameter([&](const auto& p, const char*) {
+            bounded = bounded && max_abs(p) <= std::numeric_limits<Scalar>::max() / Scalar(4);
+        });
+        return bounded;
+    }
+
+    // True when layer i's stored gradients in ws are finite and, with its parameters, small
+    // enough that W ← W − η∇W stays finite (descent_is_finite).
     template <class Workspace, class I, class Layer>
-    static bool stored_finite(const Workspace& ws, I i, const Layer& layer) {
+    static bool stored_bounded(const Workspace& ws, I i, const Layer& layer,
+                               Scalar learning_rate) {
         const auto& record = ws.record(static_cast<std::size_t>(i));
-        return all_finite(ws.gradient_vector().segment(record.offset, layer.parameter_count()));
+        const Scalar max_gradient =
+            max_abs(ws.gradient_vector().segment(record.offset, layer.parameter_count()));
+        bool bounded = true;
+        layer.for_each_parameter([&](const auto& p, const char*) {
+            bounded = bounded && descent_is_finite(max_abs(p), max_gradient, learning_rate);
+        });
+        return bounded;
     }
 
     // W ← W − η∇W, b ← b − η∇b for layer i from the gradients stored in ws.

@@ -35,6 +35,7 @@
 
 #if NABLA_IO_POSIX
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #endif
@@ -204,6 +205,51 @@ private:
     bool m_released = false;
 };
 
+/// The process id in the name of one of nabla's temporary files (".NAME.tmp-PID-N", see
+/// temporary_name()), or -1 when `name` is not one.
+inline long temporary_owner(const std::string& name) {
+    const auto digits = [](const std::string& text) {
+        return !text.empty() && text.size() < 19 &&
+               text.find_first_not_of("0123456789") == std::string::npos;
+    };
+    const std::size_t dash = name.rfind('-');
+    const std::size_t tag = name.rfind(".tmp-", dash);
+    if (name.empty() || name[0] != '.' || dash == std::string::npos || tag == std::string::npos ||
+        tag == 0 || tag + 5 > dash) {
+        return -1;
+    }
+    const std::string process = name.substr(tag + 5, dash - tag - 5);
+    if (!digits(process) || !digits(name.substr(dash + 1))) return -1;
+    return std::stol(process);
+}
+
+/// Removes the temporary files that a save() into `directory` killed before it could finish
+/// (SIGKILL, power loss) has left: only regular files named as nabla names them, owned by this
+/// user, whose process is gone. A live process's file, this process's, or one whose owner
+/// cannot be told is left alone. Best effort: nothing here fails a save.
+inline void remove_stale_temporaries(const std::filesystem::path& directory) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::directory_iterator entries(directory, ec);
+    if (ec) return;
+    const long self = static_cast<long>(::getpid());
+    for (fs::directory_iterator end; entries != end; entries.increment(ec)) {
+        if (ec) return;
+        const fs::path& path = entries->path();
+        const long process = temporary_owner(path.filename().string());
+        if (process <= 0 || process == self) continue;
+        struct ::stat info {};
+        if (::lstat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode) ||
+            info.st_uid != ::geteuid()) {
+            continue;
+        }
+        // kill(pid, 0) sends nothing: ESRCH says no such process. EPERM (someone else's
+        // process) or success means it may still be writing.
+        if (::kill(pid_t(process), 0) == 0 || errno != ESRCH) continue;
+        (void)::unlink(path.c_str());
+    }
+}
+
 /// Makes the rename itself durable by syncing the directory. Best effort: the new file is in
 /// place whatever this returns, so a failure here is not reported as a failed write.
 inline void sync_directory(const std::filesystem::path& directory) {
@@ -236,8 +282,10 @@ inline void sync_directory(const std::filesystem::path& directory) {
 ///         nabla::save(net, out);
 ///     });
 ///
-/// A symbolic link at `path` is replaced by the file, not followed. Without POSIX calls
-/// (NABLA_IO_POSIX 0) the file is not synced to the disk before the rename.
+/// A symbolic link at `path` is replaced by the file, not followed. Temporary files that an
+/// earlier write into the same directory left when its process was killed are removed first
+/// (only nabla's, only of processes that are gone). Without POSIX calls (NABLA_IO_POSIX 0) the
+/// file is not synced to the disk before the rename, and no temporary file is cleaned up.
 inline void write_file_atomically(const std::string& path,
                                   const std::function<void(std::ostream&)>& write) {
     namespace fs = std::filesystem;
@@ -261,6 +309,7 @@ inline void write_file_atomically(const std::string& path,
     };
 
 #if NABLA_IO_POSIX
+    atomic::remove_stale_temporaries(directory);
     atomic::TemporaryFile temporary(directory, target);
     const std::string temporary_name = temporary.path().string();
     atomic::DescriptorBuffer buffer(temporary.fd());

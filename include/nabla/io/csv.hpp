@@ -20,7 +20,9 @@ namespace nabla {
 
 /// Whether the first row of a CSV file holds column names.
 enum class CsvHeader {
-    automatic,  ///< A header when the first row has a cell that is not a number.
+    /// A header when no cell of the first row is a number and at least one is not empty, so
+    /// that a row of data with one bad or empty cell is never taken for names (it is an error).
+    automatic,
     yes,        ///< The first row holds column names.
     no,         ///< Every row holds numbers.
 };
@@ -323,11 +325,15 @@ CsvData<Scalar> parse_csv(std::string_view text, const CsvOptions& options = {},
             columns = cells.size();
             bool header = options.header == CsvHeader::yes;
             if (options.header == CsvHeader::automatic) {
+                bool any_number = false;
+                bool any_text = false;
                 double ignored = 0;
                 for (const std::string& cell : cells) {
                     const detail::CsvNumber parsed = detail::parse_csv_number(cell, ignored);
-                    header = header || parsed != detail::CsvNumber::ok;
+                    any_number = any_number || parsed == detail::CsvNumber::ok;
+                    any_text = any_text || parsed != detail::CsvNumber::empty;
                 }
+                header = !any_number && any_text;
             }
             label = detail::csv_label_column(options, cells, header, source, line_number);
             if (header) {
@@ -363,11 +369,16 @@ CsvData<Scalar> parse_csv(std::string_view text, const CsvOptions& options = {},
                                       double(std::numeric_limits<Scalar>::max()), ")")
                     : parsed == detail::CsvNumber::not_finite ? "is not a finite number"
                                                               : "is not a number";
+                const bool maybe_header =
+                    line_number == first_line && options.header == CsvHeader::automatic;
                 throw FileError(detail::cat(
                     source, ": line ", line_number, ", column ", j + 1,
                     names.empty() ? std::string() : " (\"" + names[j] + "\")", ": ",
                     parsed == detail::CsvNumber::empty ? "" : detail::csv_quote(cells[j]) + " ",
-                    why));
+                    why,
+                    maybe_header ? " (the row also holds numbers, so it was read as data; if it "
+                                   "is a header, set CsvOptions::header to CsvHeader::yes)"
+                                 : ""));
             }
             (Eigen::Index(j) == label ? targets : features).push_back(value);
         }
@@ -402,12 +413,13 @@ CsvData<Scalar> parse_csv(std::string_view text, const CsvOptions& options = {},
 /// Throws FileError naming the file, line and column (from 1) of a cell that is not a number
 /// (quoted in the message), a row with another number of cells than the first (both counts),
 /// an unknown or ambiguous label column name, a label index past the last column, an empty or
-/// unreadable file; ConfigError for options that cannot work (a delimiter that is a quote,
+/// unreadable file, a NUL byte (a binary file, /dev/zero), more than 1 GiB from a pipe or a gzip
+/// file; ConfigError for options that cannot work (a delimiter that is a quote,
 /// space or line end; a label chosen by name with CsvHeader::no).
 template <class Scalar = float>
 CsvData<Scalar> read_csv(const std::string& path, const CsvOptions& options = {}) {
     detail::ByteSource in(path);
-    const std::vector<unsigned char> bytes = in.read_rest();
+    const std::vector<unsigned char> bytes = in.read_rest(/*text=*/true);
     const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
     return parse_csv<Scalar>(text, options, path);
 }

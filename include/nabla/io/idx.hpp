@@ -120,6 +120,11 @@ inline std::vector<unsigned char> read_idx_items(ByteSource& in, const IdxHeader
         }
     }
 
+    if (in.unbounded()) {
+        // gzip or a pipe: what the header promises is the cap, checked as bytes arrive (one more
+        // byte is let through, so that data past the end reads as trailing data).
+        in.set_cap(total + 1, cat("the header says ", declared, ", which end at byte ", total));
+    }
     std::vector<unsigned char> data;
     if (in.size() >= 0) {
         data.resize(std::size_t(wanted));

@@ -32,6 +32,7 @@
 #include <nabla/error.hpp>
 #include <nabla/io/atomic_file.hpp>
 #include <nabla/io/checksum.hpp>
+#include <nabla/io/detail/byte_source.hpp>
 #include <nabla/layer.hpp>
 #include <nabla/layer_registry.hpp>
 #include <nabla/layers/dense.hpp>
@@ -887,7 +888,9 @@ decltype(auto) with_model_file(const std::string& path, F&& f) {
             return f(input);
         }
     }
-    // Grown as data arrives, so a source that never ends costs what it delivers, no more.
+    // Grown as data arrives, up to a bound, so a source that never ends (/dev/zero, a FIFO fed
+    // forever) costs what it delivers and never more than stream_limit; a source that does not
+    // start as a model file does is not read past its first chunk.
     std::vector<unsigned char> bytes;
     for (std::size_t chunk = std::size_t(1) << 16;;) {
         const std::size_t used = bytes.size();
@@ -898,6 +901,13 @@ decltype(auto) with_model_file(const std::string& path, F&& f) {
             throw FileError(cat(path, ": byte ", used + got, ": read error"));
         }
         if (got < chunk) break;
+        if (used == 0 && std::memcmp(bytes.data(), magic, sizeof magic) != 0) break;  // refused
+        if (bytes.size() > detail::stream_limit) {
+            throw FileError(cat(path, ": byte ", detail::stream_limit, ": the data go on past ",
+                                detail::stream_limit, " bytes (1 GiB), the most nabla reads "
+                                "from a pipe or device whose size it cannot know first; save the "
+                                "model to a regular file"));
+        }
     }
     MemoryInput input(bytes.data(), bytes.size());
     return f(input);

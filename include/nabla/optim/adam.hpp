@@ -3,6 +3,7 @@
 #include <nabla/optim/detail/checks.hpp>
 #include <nabla/optim/detail/segments.hpp>
 #include <nabla/optim/detail/state.hpp>
+#include <nabla/optim/detail/step_bounds.hpp>
 #include <nabla/parameters.hpp>
 
 #include <Eigen/Core>
@@ -58,6 +59,8 @@ public:
     void step(Net& net, const Workspace& ws) {
         using Scalar = typename Net::Scalar;
         check_step_gradients(net, ws, name());
+        check_step_learning_rate<Scalar>(name(), m_learning_rate);
+        m_bounds.stepped();
         if (m_moments.fit(net, 2)) restart();
         ++m_steps;
         // β₁ᵗ and β₂ᵗ by one product each per step: two std::pow calls cost a fifth of a step
@@ -103,6 +106,46 @@ public:
         });
     }
 
+    /// An upper bound on |Δp| of the next step, given max|∇p| ≤ G and max|p| ≤ P; +∞ when a
+    /// moment may leave the finite range of the network's scalar type (optim/step_guard.hpp).
+    /// With m̂ = m/(1 − β₁ᵗ) and a denominator of at least ε: |Δp| ≤ η·M/((1 − β₁)ε), plus ηλP
+    /// for the decoupled decay.
+    template <class Net>
+    double max_change(const Net& net, double max_gradient, double max_parameter) {
+        using Scalar = typename Net::Scalar;
+        (void)net;
+        const double beta1 = m_options.beta1;
+        const double beta2 = m_options.beta2;
+        const double lambda = m_options.weight_decay;
+        const double g = max_gradient + (Decoupled ? 0.0 : lambda) * max_parameter;
+        const StepBounds::Bounds& now = m_bounds.current<Scalar>(m_moments);
+        const double m = beta1 * now[0] + (1 - beta1) * g;
+        const double v = beta2 * now[1] + (1 - beta2) * g * g;
+        m_bounds.expect({m, v, 0});
+        const double change = m_learning_rate * m / ((1 - beta1) * m_options.epsilon) +
+                              (Decoupled ? m_learning_rate * lambda * max_parameter : 0.0);
+        return unless_state_finite<Scalar>(change, {m, v, 0});
+    }
+
+    /// Writes m, v, t, β₁ᵗ and β₂ᵗ, for a checkpoint (io/checkpoint.hpp).
+    void save_state(StateWriter& out) const {
+        m_moments.write(out);
+        out.i64(m_steps);
+        out.f64(m_beta1_power);
+        out.f64(m_beta2_power);
+    }
+    /// Reads what save_state() wrote.
+    void load_state(StateReader& in) {
+        m_moments.read(in);
+        m_steps = in.i64();
+        m_beta1_power = in.f64();
+        m_beta2_power = in.f64();
+        m_bounds.forget();
+    }
+
+    /// True when every entry of the state kept between steps is finite.
+    bool state_finite() const { return m_moments.finite(); }
+
     /// η.
     double learning_rate() const { return m_learning_rate; }
     /// Sets η; throws ConfigError unless it is finite and at least 0 (0 freezes the network).
@@ -117,6 +160,7 @@ public:
     /// Forgets m, v and t: the next step is a first step again.
     void reset() {
         m_moments.clear();
+        m_bounds.reset();
         restart();
     }
 
@@ -133,6 +177,7 @@ private:
     double m_learning_rate = 1e-3;
     Options m_options;
     OptimizerState m_moments;  // m, then v
+    StepBounds m_bounds;       // of |m| and |v|, for max_change()
     long long m_steps = 0;
     double m_beta1_power = 1;  // β₁ᵗ
     double m_beta2_power = 1;  // β₂ᵗ

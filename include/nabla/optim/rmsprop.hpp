@@ -3,9 +3,11 @@
 #include <nabla/optim/detail/checks.hpp>
 #include <nabla/optim/detail/segments.hpp>
 #include <nabla/optim/detail/state.hpp>
+#include <nabla/optim/detail/step_bounds.hpp>
 #include <nabla/parameters.hpp>
 
 #include <Eigen/Core>
+#include <cstddef>
 
 namespace nabla {
 
@@ -54,6 +56,8 @@ public:
     void step(Net& net, const Workspace& ws) {
         using Scalar = typename Net::Scalar;
         detail::check_step_gradients(net, ws, "RmsProp");
+        detail::check_step_learning_rate<Scalar>("RmsProp::step", m_learning_rate);
+        m_bounds.stepped();
         // State arrays: s, then u with momentum, then ḡ when centered.
         const int buffers = 1 + (m_options.momentum != 0 ? 1 : 0) + (m_options.centered ? 1 : 0);
         m_buffers.fit(net, buffers);
@@ -85,6 +89,41 @@ public:
         });
     }
 
+    /// An upper bound on |Δp| of the next step, given max|∇p| ≤ G and max|p| ≤ P; +∞ when a
+    /// state array may leave the finite range of the network's scalar type
+    /// (optim/step_guard.hpp). Each denominator is at least ε, so |g/(√s + ε)| ≤ G/ε.
+    template <class Net>
+    double max_change(const Net& net, double max_gradient, double max_parameter) {
+        using Scalar = typename Net::Scalar;
+        (void)net;
+        const double alpha = m_options.alpha;
+        const double mu = m_options.momentum;
+        const double g = max_gradient + m_options.weight_decay * max_parameter;
+        // The arrays as step() numbers them: s, then u with momentum, then ḡ when centered.
+        const std::size_t u_at = 1;
+        const std::size_t mean_at = mu != 0 ? 2 : 1;
+        const detail::StepBounds::Bounds& now = m_bounds.current<Scalar>(m_buffers);
+        detail::StepBounds::Bounds next{};
+        next[0] = alpha * now[0] + (1 - alpha) * g * g;
+        if (m_options.centered) next[mean_at] = alpha * now[mean_at] + (1 - alpha) * g;
+        const double scaled = g / m_options.epsilon;
+        if (mu != 0) next[u_at] = mu * now[u_at] + scaled;
+        m_bounds.expect(next);
+        return detail::unless_state_finite<Scalar>(
+            m_learning_rate * (mu != 0 ? next[u_at] : scaled), next);
+    }
+
+    /// Writes s, u and ḡ, for a checkpoint (io/checkpoint.hpp).
+    void save_state(detail::StateWriter& out) const { m_buffers.write(out); }
+    /// Reads what save_state() wrote.
+    void load_state(detail::StateReader& in) {
+        m_buffers.read(in);
+        m_bounds.forget();
+    }
+
+    /// True when every entry of the state kept between steps is finite.
+    bool state_finite() const { return m_buffers.finite(); }
+
     /// η.
     double learning_rate() const { return m_learning_rate; }
     /// Sets η; throws ConfigError unless it is finite and at least 0 (0 freezes the network).
@@ -95,7 +134,10 @@ public:
     /// α, ε, μ, centered and λ as given.
     const RmsPropOptions& options() const { return m_options; }
     /// Forgets s, u and ḡ: the next step starts from zeros, as the first one did.
-    void reset() { m_buffers.clear(); }
+    void reset() {
+        m_buffers.clear();
+        m_bounds.reset();
+    }
 
 private:
     template <class Scalar>
@@ -127,6 +169,7 @@ private:
     double m_learning_rate = 0.01;
     RmsPropOptions m_options;
     detail::OptimizerState m_buffers;
+    detail::StepBounds m_bounds;  // of |s|, |u| and |ḡ|, for max_change()
 };
 
 }  // namespace nabla

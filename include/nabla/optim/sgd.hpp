@@ -3,6 +3,7 @@
 #include <nabla/optim/detail/checks.hpp>
 #include <nabla/optim/detail/segments.hpp>
 #include <nabla/optim/detail/state.hpp>
+#include <nabla/optim/detail/step_bounds.hpp>
 #include <nabla/parameters.hpp>
 
 #include <Eigen/Core>
@@ -56,6 +57,8 @@ public:
     void step(Net& net, const Workspace& ws) {
         using Scalar = typename Net::Scalar;
         detail::check_step_gradients(net, ws, "Sgd");
+        detail::check_step_learning_rate<Scalar>("Sgd::step", m_learning_rate);
+        m_bounds.stepped();
         const Scalar eta = Scalar(m_learning_rate);
         const Scalar lambda = Scalar(m_options.weight_decay);
         const Scalar mu = Scalar(m_options.momentum);
@@ -91,6 +94,32 @@ public:
         });
     }
 
+    /// An upper bound on |Δp| of the next step, given max|∇p| ≤ G and max|p| ≤ P; +∞ when the
+    /// velocity may leave the finite range of the network's scalar type (optim/step_guard.hpp).
+    template <class Net>
+    double max_change(const Net& net, double max_gradient, double max_parameter) {
+        using Scalar = typename Net::Scalar;
+        (void)net;
+        const double g = max_gradient + m_options.weight_decay * max_parameter;
+        if (m_options.momentum == 0) return m_learning_rate * g;
+        const double mu = m_options.momentum;
+        const double v = mu * m_bounds.current<Scalar>(m_velocity)[0] + g;  // |μv + g|
+        m_bounds.expect({v, 0, 0});
+        return detail::unless_state_finite<Scalar>(
+            m_learning_rate * (m_options.nesterov ? g + mu * v : v), {v, 0, 0});
+    }
+
+    /// Writes the velocities, for a checkpoint (io/checkpoint.hpp).
+    void save_state(detail::StateWriter& out) const { m_velocity.write(out); }
+    /// Reads what save_state() wrote.
+    void load_state(detail::StateReader& in) {
+        m_velocity.read(in);
+        m_bounds.forget();
+    }
+
+    /// True when every entry of the state kept between steps is finite.
+    bool state_finite() const { return m_velocity.finite(); }
+
     /// η.
     double learning_rate() const { return m_learning_rate; }
     /// Sets η; throws ConfigError unless it is finite and at least 0 (0 freezes the network).
@@ -104,12 +133,16 @@ public:
     /// μ, Nesterov and λ as given.
     const SgdOptions& options() const { return m_options; }
     /// Forgets the velocities: the next step starts from v = 0, as the first one did.
-    void reset() { m_velocity.clear(); }
+    void reset() {
+        m_velocity.clear();
+        m_bounds.reset();
+    }
 
 private:
     double m_learning_rate = 0.01;
     SgdOptions m_options;
     detail::OptimizerState m_velocity;
+    detail::StepBounds m_bounds;  // of |v|, for max_change()
 };
 
 }  // namespace nabla

@@ -22,6 +22,7 @@
 #include <nabla/detail/format.hpp>
 #include <nabla/detail/option_checks.hpp>
 #include <nabla/error.hpp>
+#include <nabla/io/detail/state_bytes.hpp>
 #include <nabla/parallel/thread_pool.hpp>
 #include <nabla/parameters.hpp>
 
@@ -58,14 +59,52 @@ public:
     using Scalar = typename Net::Scalar;                    ///< float or double.
     using Workspace = typename Net::template Workspace<>;  ///< The buffers of one shard.
 
-    /// `threads` threads in all, the caller's included; throws ConfigError unless threads ≥ 1.
-    /// `seed` seeds the generators of the shards' training passes (dropout masks).
+    /// `threads` threads in all, the caller's included; throws ConfigError unless threads ≥ 1,
+    /// ResourceError when a thread cannot be started (ThreadPool). `seed` seeds the generators of the shards' training passes (dropout masks).
     explicit DataParallel(int threads, std::uint64_t seed = 0)
         : m_pool(threads),
           m_cost(static_cast<std::size_t>(threads), Scalar(0)),
           m_extent(static_cast<std::size_t>(threads), Scalar(0)),
           m_finite(static_cast<std::size_t>(threads), 1),
           m_seed(seed) {}
+
+    /// Writes the shards' generators (dropout masks) and which batch sizes they are cut for,
+    /// for a checkpoint (io/checkpoint.hpp).
+    void write_state(detail::StateWriter& out) const {
+        out.i64(m_uses);
+        for (const Shards& set : m_sets) {
+            out.i64(set.workspaces.empty() ? 0 : set.batch);
+            out.i64(set.last_used);
+            out.u64(set.workspaces.size());
+            for (const Workspace& ws : set.workspaces)
+                for (std::uint64_t word : ws.rng().state()) out.u64(word);
+        }
+    }
+
+    /// Reads what write_state() wrote, cutting the shards for `net` again: the next steps draw
+    /// the masks the run that wrote it would have drawn.
+    void read_state(const Net& net, detail::StateReader& in) {
+        m_uses = in.i64();
+        m_current = nullptr;
+        for (std::size_t id = 0; id < m_sets.size(); ++id) {
+            Shards& set = m_sets[id];
+            const std::int64_t batch = in.i64();
+            set.last_used = in.i64();
+            const std::uint64_t count = in.u64();
+            set.workspaces.clear();
+            set.batch = 0;
+            if (batch <= 0) continue;
+            set.id = id;
+            build(net, set, Eigen::Index(batch));
+            if (count != set.workspaces.size())
+                in.fail("the checkpoint's shards were cut for another number of threads");
+            for (Workspace& ws : set.workspaces) {
+                std::array<std::uint64_t, 4> state{};
+                for (std::uint64_t& word : state) word = in.u64();
+                ws.rng().set_state(state);
+            }
+        }
+    }
 
     /// The number of threads, the caller's included.
     int threads() const { return m_pool.size(); }
@@ -93,13 +132,10 @@ public:
         if (!m_current || !gradients().has_gradients())
             throw ShapeError("DataParallel::update: there are no gradients; run backward() first");
         detail::check_gradients(net, gradients(), "DataParallel::update");
-        const Shards& set = current();
-        m_pool.run([&](int part) {
-            const auto [first, size] = range(part, set);
-            descend(net, set, first, size, learning_rate, 1);
-        });
+        detail::check_descent_finite(net, gradients().gradient_vector(), learning_rate,
+                                     [] { return std::string("DataParallel::update"); });
+        descend_summed(net, learning_rate);
     }
-
     /// backward(), then update() unless the cost or a gradient is not finite, in which case it
     /// throws NumericalError and leaves the weights as they were. Returns the batch cost. The
     /// weighted sum of the shards' gradients is added straight into the parameters, each thread
@@ -121,7 +157,8 @@ public:
                                       double(learning_rate));
         Shards& set = shard_passes(net, x, y);
         const Scalar cost = batch_cost(set);
-        if (std::isfinite(cost) && sum_is_finite(set, learning_rate)) {
+        if (std::isfinite(cost) && sum_is_finite(set, learning_rate) &&
+            detail::max_abs_parameter(net) <= std::numeric_limits<Scalar>::max() / Scalar(4)) {
             m_pool.run([&](int part) {
                 const auto [first, size] = range(part, set);
                 descend(net, set, first, size, learning_rate, set.count);
@@ -138,7 +175,8 @@ public:
         Workspace& gradient = set.workspaces.front();
         gradient.set_has_gradients(true);
         Net::check_finite(cost, *this, where);
-        update(net, learning_rate);
+        detail::check_descent_finite(net, gradient.gradient_vector(), learning_rate, where);
+        descend_summed(net, learning_rate);
         gradient.set_has_gradients(false);
         return cost;
     }
@@ -272,6 +310,16 @@ private:
         return set;
     }
 
+    // p ← p − η∇p with the summed gradient in the first shard's workspace, each thread its
+    // range of the parameter list.
+    void descend_summed(Net& net, Scalar learning_rate) {
+        const Shards& set = current();
+        m_pool.run([&](int part) {
+            const auto [first, size] = range(part, set);
+            descend(net, set, first, size, learning_rate, 1);
+        });
+    }
+
     // C = Σₜ (nₜ/n) Cₜ over the shards of the last pass.
     Scalar batch_cost(const Shards& set) const {
         Scalar cost = 0;
@@ -287,7 +335,7 @@ private:
 
     // True when every shard's gradient is finite and Σₜ (nₜ/n)·max|gₜ|, times max(η, 1), is
     // below a quarter of the largest finite number: then the weighted sum and η times it are
-    // finite, entry by entry.
+    // finite, entry by entry, and so is p minus it while |p| is below another quarter.
     bool sum_is_finite(const Shards& set, Scalar learning_rate) const {
         Scalar bound = 0;
         for (std::size_t t = 0; t < set.workspaces.size(); ++t) {

@@ -17,6 +17,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <type_traits>
 #include <vector>
@@ -66,7 +67,8 @@ public:
     static constexpr std::chrono::microseconds spin_time{2000};
 
     /// A pool of `threads` threads in all, the caller's included (so threads − 1 workers);
-    /// throws ConfigError unless threads ≥ 1.
+    /// throws ConfigError unless threads ≥ 1, and ResourceError, after stopping the workers
+    /// already started, when the system refuses to start one.
     explicit ThreadPool(int threads) : m_size(threads) {
         if (threads < 1) {
             throw ConfigError(detail::cat("ThreadPool: threads must be at least 1, got ",
@@ -76,23 +78,28 @@ public:
         m_claimed = std::make_unique<std::atomic<bool>[]>(static_cast<std::size_t>(threads));
         for (int part = 0; part < threads; ++part) m_claimed[std::size_t(part)].store(true);
         m_workers.reserve(static_cast<std::size_t>(threads - 1));
-        for (int part = 1; part < threads; ++part)
-            m_workers.emplace_back([this, part] { work(part); });
+        for (int part = 1; part < threads; ++part) {
+            try {
+                m_workers.emplace_back([this, part] { work(part); });
+            } catch (const std::system_error& error) {
+                // A joinable thread left behind by a throwing constructor would call
+                // std::terminate: the workers already running are stopped and joined first.
+                stop_and_join();
+                throw ResourceError(detail::cat("ThreadPool: cannot start worker thread ", part,
+                                                " of ", threads - 1, " (", error.what(),
+                                                "); the ", part - 1,
+                                                part - 1 == 1 ? " worker" : " workers",
+                                                " already started were stopped. Train with "
+                                                "fewer threads or raise the process limit"));
+            }
+        }
     }
 
     ThreadPool(const ThreadPool&) = delete;
     ThreadPool& operator=(const ThreadPool&) = delete;
 
     /// Stops and joins the workers.
-    ~ThreadPool() {
-        {
-            std::lock_guard<std::mutex> lock(m_mutex);
-            m_stop.store(true);
-            m_generation.fetch_add(1);
-        }
-        m_wake.notify_all();
-        for (std::thread& worker : m_workers) worker.join();
-    }
+    ~ThreadPool() { stop_and_join(); }
 
     /// The number of threads, the caller's included: the parts of each job.
     int size() const { return m_size; }
@@ -127,6 +134,16 @@ public:
     }
 
 private:
+    void stop_and_join() {
+        {
+            std::lock_guard<std::mutex> lock(m_mutex);
+            m_stop.store(true);
+            m_generation.fetch_add(1);
+        }
+        m_wake.notify_all();
+        for (std::thread& worker : m_workers) worker.join();
+    }
+
     // Runs `part` of the current job unless another thread has claimed it.
     void try_part(int part) {
         if (m_claimed[std::size_t(part)].exchange(true)) return;

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -21,6 +22,11 @@
 #endif
 
 namespace nabla::detail {
+
+/// The most bytes read from a source whose size the file system does not tell (a pipe, a FIFO,
+/// a device such as /dev/stdin) or that is decompressed (gzip) when nothing else bounds it:
+/// 1 GiB. Past it a reader stops with a FileError instead of growing its memory without end.
+inline constexpr std::uint64_t stream_limit = std::uint64_t(1) << 30;
 
 /// The bytes of a file, plain or gzip-compressed, read front to back. Whether the file is gzip
 /// is decided by its first two bytes (1f 8b), never by its name, so `data.idx` holding gzip and
@@ -70,6 +76,16 @@ public:
     std::uint64_t position() const { return m_position; }
     /// True once a gzip stream has ended before its end marker: the file is cut short.
     bool cut_short() const { return m_cut_short; }
+    /// True when the size of the data is not known before reading it: gzip, a pipe, a device.
+    bool unbounded() const { return m_size < 0; }
+
+    /// Caps the bytes delivered at `bytes`, checked as they arrive: reading past the cap throws
+    /// FileError naming `promise` ("the header promises 1000 bytes"). Bounds a gzip file or a
+    /// pipe, whose size is not known before reading, by what its header promises.
+    void set_cap(std::uint64_t bytes, std::string promise) {
+        m_cap = bytes;
+        m_promise = std::move(promise);
+    }
 
     /// "byte 12" (plain) or "byte 12 of the decompressed data" (gzip).
     std::string byte(std::uint64_t offset) const {
@@ -82,6 +98,10 @@ public:
     /// Reads up to `count` bytes into `out`; returns fewer only at the end of the data. Throws
     /// FileError on a read error or corrupt gzip data.
     std::size_t read(unsigned char* out, std::size_t count) {
+        if (count > m_cap - std::min(m_cap, m_position)) {
+            // Room for one byte past the cap, so that data past it is seen, and refused.
+            count = std::size_t(m_cap - std::min(m_cap, m_position)) + 1;
+        }
         std::size_t got = 0;
         while (m_pending_used < m_pending_count && got < count) {
             out[got++] = m_pending[m_pending_used++];
@@ -89,13 +109,26 @@ public:
         if (got < count) got += m_compressed ? read_gzip(out + got, count - got)
                                              : read_plain(out + got, count - got);
         m_position += got;
+        if (m_position > m_cap) {
+            throw FileError(cat(at(m_cap), ": ", m_compressed ? "the decompressed data go" : "the data go",
+                                " on past ", m_cap, " bytes, but ", m_promise,
+                                "; nothing past it is read"));
+        }
         return got;
     }
 
     /// Reads everything that is left, growing the buffer as data arrives, so a corrupt or
-    /// hostile file cannot make it allocate more than the data really holds. Throws FileError
-    /// when a gzip stream is cut short.
-    std::vector<unsigned char> read_rest() {
+    /// hostile file cannot make it allocate more than the data really holds; from a source of
+    /// unknown size (gzip, a pipe, a device), at most stream_limit bytes. With `text`, a NUL
+    /// byte is refused where it arrives, so that a binary file or a device such as /dev/zero is
+    /// not read to the end. Throws FileError when a gzip stream is cut short.
+    std::vector<unsigned char> read_rest(bool text = false) {
+        if (unbounded() && m_cap > stream_limit) {
+            set_cap(stream_limit, cat("nabla reads at most ", stream_limit, " bytes (1 GiB) from ",
+                                      m_compressed ? "a gzip file" : "a pipe or device",
+                                      " whose size it cannot know first"));
+        }
+        const std::uint64_t start = m_position;
         std::vector<unsigned char> data;
         std::size_t chunk = std::size_t(1) << 16;
         for (;;) {
@@ -103,6 +136,15 @@ public:
             data.resize(used + chunk);
             const std::size_t got = read(data.data() + used, chunk);
             data.resize(used + got);
+            if (text) {
+                const void* nul = std::memchr(data.data() + used, 0, got);
+                if (nul) {
+                    const std::uint64_t at_byte =
+                        std::uint64_t(static_cast<const unsigned char*>(nul) - data.data());
+                    throw FileError(cat(at(start + at_byte), ": a NUL byte, which no text file holds: "
+                                                     "this is not a text (CSV) file"));
+                }
+            }
             if (got < chunk) break;
             chunk = std::min<std::size_t>(chunk * 2, std::size_t(1) << 26);
         }
@@ -184,6 +226,8 @@ private:
     bool m_cut_short = false;
     std::int64_t m_size = -1;
     std::uint64_t m_position = 0;
+    std::uint64_t m_cap = UINT64_MAX;  // set_cap()
+    std::string m_promise;             // what the cap is, for the message
 };
 
 }  // namespace nabla::detail

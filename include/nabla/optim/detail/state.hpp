@@ -5,10 +5,12 @@
 // a parameter block sits at the block's offset. Indexed by place in the list, never by address,
 // so a copied or moved network keeps working with its optimizer.
 
+#include <nabla/io/detail/state_bytes.hpp>
 #include <nabla/parameters.hpp>
 
 #include <Eigen/Core>
 #include <cstddef>
+#include <cstdint>
 #include <type_traits>
 #include <vector>
 
@@ -58,10 +60,64 @@ public:
         m_layout.clear();
     }
 
+    /// The largest |entry| of array k of a `Scalar` network (NaN if one is NaN); 0 when there is
+    /// no such array.
+    template <class Scalar>
+    double extent(int k) const {
+        const std::vector<Array<Scalar>>& arrays =
+            const_cast<OptimizerState*>(this)->storage<Scalar>();
+        if (std::size_t(k) >= arrays.size() || arrays[std::size_t(k)].size() == 0) return 0;
+        return double(arrays[std::size_t(k)].cwiseAbs().template maxCoeff<Eigen::PropagateNaN>());
+    }
+
+    /// Writes every array and the layout, for a checkpoint.
+    void write(StateWriter& out) const {
+        write_arrays(out, m_float);
+        write_arrays(out, m_double);
+        out.u64(m_layout.size());
+        for (Eigen::Index size : m_layout) out.i64(size);
+    }
+
+    /// Reads what write() wrote; throws FileError when the bytes end early.
+    void read(StateReader& in) {
+        clear();
+        read_arrays(in, m_float);
+        read_arrays(in, m_double);
+        const std::uint64_t blocks = in.u64();
+        for (std::uint64_t k = 0; k < blocks; ++k) {
+            if (in.done()) in.fail("the checkpoint ends inside the optimizer's layout");
+            m_layout.push_back(Eigen::Index(in.i64()));
+        }
+    }
+
+    /// True when every entry of every array is finite.
+    bool finite() const { return all_finite_in(m_float) && all_finite_in(m_double); }
+
     /// True before the first fit() and after clear().
     bool empty() const { return m_float.empty() && m_double.empty(); }
 
 private:
+    template <class Scalar>
+    static void write_arrays(StateWriter& out, const std::vector<Array<Scalar>>& arrays) {
+        out.u64(arrays.size());
+        for (const Array<Scalar>& array : arrays) out.array(array);
+    }
+
+    template <class Scalar>
+    static void read_arrays(StateReader& in, std::vector<Array<Scalar>>& arrays) {
+        const std::uint64_t count = in.u64();
+        if (count > 16) in.fail("the optimizer holds more state arrays than any optimizer keeps");
+        arrays.resize(std::size_t(count));
+        for (Array<Scalar>& array : arrays) in.any_array(array, "an optimizer state array");
+    }
+
+    template <class Scalar>
+    static bool all_finite_in(const std::vector<Array<Scalar>>& arrays) {
+        for (const Array<Scalar>& array : arrays)
+            if (!array.allFinite()) return false;
+        return true;
+    }
+
     template <class Scalar>
     std::vector<Array<Scalar>>& storage() {
         static_assert(std::is_same_v<Scalar, float> || std::is_same_v<Scalar, double>,
