@@ -73,7 +73,7 @@ struct EarlyStopping {
 /// validation loss when fit() has validation data, else the lowest training loss, among the
 /// epochs it looks at. One more set of weights in memory, overwritten in place.
 struct DivergenceGuard {
-    /// Look at every `every`-th epoch (1: each epoch), ≥ 1.
+    /// Look at every `every`-th epoch: 1 each epoch, 0 never (the guard is off).
     int every = 1;
     /// After putting the weights back: rethrow the NumericalError (its message then says which
     /// weights were put back), or return the History with StopReason::diverged.
