@@ -79,20 +79,20 @@ void bm_w1_epoch(benchmark::State& state, int threads) {
                    std::to_string(threads) + (threads == 1 ? " thread" : " threads"));
 }
 
-/// One epoch as a user trains it: fit() with a plain Sgd over the same 937 batches of 64, the
-/// samples shuffled (so each batch is gathered from the whole set, as fit() does), progress
-/// off. What fit() costs beyond the steps themselves is this against W1/epoch.
-void bm_w1_fit(benchmark::State& state, int threads) {
+/// One epoch as a user trains it: fit() with a plain Sgd (or `optimizer`) over the same 937
+/// batches of 64, the samples shuffled (so each batch is gathered from the whole set, as fit()
+/// does), progress off. What fit() costs beyond the steps themselves is this against W1/epoch.
+template <class Optimizer = Sgd>
+void bm_w1_fit(benchmark::State& state, int threads, Optimizer optimizer = Sgd(w1_learning_rate)) {
     const FloatBatches& data = w1_data();
     W1Net net(w1_sizes, 1);
-    Sgd sgd(w1_learning_rate);
     FitOptions options;
     options.epochs = 1;
     options.batch_size = data.batch();
     options.threads = threads;
     options.progress.mode = ProgressMode::silent;
-    fit(net, sgd, data.x(0), data.y(0), options);  // sizes the lazily made scratch, as step(0)
-    for (auto _ : state) fit(net, sgd, data.all_x(), data.all_y(), options);
+    fit(net, optimizer, data.x(0), data.y(0), options);  // sizes the lazily made scratch, as step(0)
+    for (auto _ : state) fit(net, optimizer, data.all_x(), data.all_y(), options);
     const double samples = double(data.count() * data.batch());
     set_rates(state, samples, double(data.count()) * train_step_flops(w1_sizes, w1_batch));
     state.SetLabel(data.label() + ", shuffled, " + std::to_string(threads) +
@@ -106,6 +106,9 @@ void register_w1() {
     add("W1/epoch", [](benchmark::State& state) { bm_w1_epoch(state, 1); },
         benchmark::kMillisecond);
     add("W1/fit", [](benchmark::State& state) { bm_w1_fit(state, 1); }, benchmark::kMillisecond);
+    // fit() with Adam: the optimizer's own step, taken through fit()'s step guard.
+    add("W1/fit/adam", [](benchmark::State& state) { bm_w1_fit(state, 1, Adam(1e-3)); },
+        benchmark::kMillisecond);
     if (g_threads > 1) {
         const int threads = g_threads;
         add("W1/epoch/threads:" + std::to_string(threads),

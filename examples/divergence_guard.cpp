@@ -56,7 +56,8 @@ int main() {
     const nabla::History history = nabla::fit(guarded, guarded_sgd, x, y, x_val, y_val, options);
     std::printf("with the guard (every epoch, rethrow off):\n  %s\n", history.error.c_str());
     double best = INFINITY;
-    for (const nabla::EpochRecord& record : history.epochs) best = std::min(best, *record.val_loss);
+    for (const nabla::EpochRecord& record : history.epochs)
+        best = std::min(best, *record.val_loss);
     const double restored = guarded.loss(x_val, y_val);
     std::printf("  stop reason: %s after %zu epochs; restored epoch %d\n",
                 history.stop_reason == nabla::StopReason::diverged ? "diverged" : "other",

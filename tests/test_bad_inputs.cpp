@@ -24,11 +24,11 @@
 #include <vector>
 
 #if defined(__linux__)
-#include <csignal>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <csignal>
 #endif
 
 namespace {
@@ -43,9 +43,9 @@ constexpr int dynamic = Eigen::Dynamic;
 using Matrix = Eigen::MatrixXd;
 using Net = nabla::Network<nabla::SquaredError, nabla::Dense<double, dynamic, dynamic, nabla::Tanh>,
                            nabla::Dense<double, dynamic, dynamic, nabla::Identity>>;
-using FloatNet = nabla::Network<nabla::SquaredError,
-                                nabla::Dense<float, dynamic, dynamic, nabla::Identity>,
-                                nabla::Dense<float, dynamic, dynamic, nabla::Identity>>;
+using FloatNet =
+    nabla::Network<nabla::SquaredError, nabla::Dense<float, dynamic, dynamic, nabla::Identity>,
+                   nabla::Dense<float, dynamic, dynamic, nabla::Identity>>;
 
 struct Tally {
     int tried = 0;
@@ -81,7 +81,8 @@ void refused(const char* what, const std::function<void()>& f,
         CAPTURE(word);
         CHECK(contains(message, word));
     }
-    if (typed) ++tally.typed;
+    if (typed)
+        ++tally.typed;
 }
 
 // Runs f, which must not throw.
@@ -111,7 +112,8 @@ void through_fifo(const std::string& path, const Bytes& bytes, const std::functi
     REQUIRE(::mkfifo(path.c_str(), 0600) == 0);
     std::thread writer([&] {
         std::FILE* out = std::fopen(path.c_str(), "wb");
-        if (!out) return;
+        if (!out)
+            return;
         std::fwrite(bytes.data(), 1, bytes.size(), out);
         std::fclose(out);
     });
@@ -131,35 +133,43 @@ TEST_CASE("bad inputs: shapes and options", "[errors][catalogue]") {
     const Data d;
     Net net({3, 4, 2}, 1);
     nabla::Sgd sgd(0.1);
-    refused<nabla::ShapeError>("x has the wrong number of inputs", [&] {
-        nabla::fit(net, sgd, Matrix(random_matrix<Matrix>(4, 8, 3)), d.y, quiet());
-    }, {"fit: x is 4x8", "takes 3 inputs"});
-    refused<nabla::ShapeError>("y has the wrong number of outputs", [&] {
-        nabla::fit(net, sgd, d.x, Matrix(random_matrix<Matrix>(3, 8, 3)), quiet());
-    }, {"fit: y is 3x8", "2 outputs"});
-    refused<nabla::ShapeError>("x and y disagree on the sample count", [&] {
-        nabla::fit(net, sgd, d.x, Matrix(d.y.leftCols(7)), quiet());
-    }, {"one column per sample"});
-    refused<nabla::ShapeError>("no samples", [&] {
-        nabla::fit(net, sgd, Matrix(3, 0), Matrix(2, 0), quiet());
-    }, {"there is no sample"});
-    refused<nabla::ShapeError>("predict with the wrong number of inputs", [&] {
-        (void)net.predict(Matrix(random_matrix<Matrix>(5, 2, 3)));
-    }, {"5"});
-    refused<nabla::ShapeError>("an optimizer step before any backward pass", [&] {
-        Net::Workspace<> ws;
-        sgd.step(net, ws);
-    }, {"Sgd::step", "holds no gradients"});
-    refused<nabla::ShapeError>("DataParallel::update before backward", [&] {
-        nabla::DataParallel<Net> parallel(1);
-        parallel.update(net, 0.1);
-    }, {"DataParallel::update", "no gradients"});
-    refused<nabla::ShapeError>("set_parameters with the wrong count", [&] {
-        nabla::set_parameters(net, Eigen::VectorXd::Zero(3));
-    }, {"set_parameters", "the network has"});
-    refused<nabla::ShapeError>("a label out of range for one_hot", [&] {
-        (void)nabla::one_hot(std::vector<int>{0, 5}, 3);
-    }, {"one_hot: sample 1 has label 5"});
+    refused<nabla::ShapeError>(
+        "x has the wrong number of inputs",
+        [&] { nabla::fit(net, sgd, Matrix(random_matrix<Matrix>(4, 8, 3)), d.y, quiet()); },
+        {"fit: x is 4x8", "takes 3 inputs"});
+    refused<nabla::ShapeError>(
+        "y has the wrong number of outputs",
+        [&] { nabla::fit(net, sgd, d.x, Matrix(random_matrix<Matrix>(3, 8, 3)), quiet()); },
+        {"fit: y is 3x8", "2 outputs"});
+    refused<nabla::ShapeError>("x and y disagree on the sample count",
+                               [&] { nabla::fit(net, sgd, d.x, Matrix(d.y.leftCols(7)), quiet()); },
+                               {"one column per sample"});
+    refused<nabla::ShapeError>("no samples",
+                               [&] { nabla::fit(net, sgd, Matrix(3, 0), Matrix(2, 0), quiet()); },
+                               {"there is no sample"});
+    refused<nabla::ShapeError>("predict with the wrong number of inputs",
+                               [&] { (void)net.predict(Matrix(random_matrix<Matrix>(5, 2, 3))); },
+                               {"5"});
+    refused<nabla::ShapeError>("an optimizer step before any backward pass",
+                               [&] {
+                                   Net::Workspace<> ws;
+                                   sgd.step(net, ws);
+                               },
+                               {"Sgd::step", "holds no gradients"});
+    refused<nabla::ShapeError>("DataParallel::update before backward",
+                               [&] {
+                                   nabla::DataParallel<Net> parallel(1);
+                                   parallel.update(net, 0.1);
+                               },
+                               {"DataParallel::update", "no gradients"});
+    refused<nabla::ShapeError>("set_parameters with the wrong count",
+                               [&] { nabla::set_parameters(net, Eigen::VectorXd::Zero(3)); },
+                               {"set_parameters", "the network has"});
+    refused<nabla::ShapeError>("a label out of range for one_hot",
+                               [&] {
+                                   (void)nabla::one_hot(std::vector<int>{0, 5}, 3);
+                               },
+                               {"one_hot: sample 1 has label 5"});
 
     nabla::FitOptions options = quiet();
     options.epochs = -1;
@@ -180,7 +190,8 @@ TEST_CASE("bad inputs: shapes and options", "[errors][catalogue]") {
                                 {"no validation data was given"});
     options = quiet();
     options.callbacks.emplace_back();
-    refused<nabla::ConfigError>("an empty callback", [&] { nabla::fit(net, sgd, d.x, d.y, options); },
+    refused<nabla::ConfigError>("an empty callback",
+                                [&] { nabla::fit(net, sgd, d.x, d.y, options); },
                                 {"callbacks[0] is empty"});
     options = quiet();
     options.l1 = -1;
@@ -199,17 +210,23 @@ TEST_CASE("bad inputs: shapes and options", "[errors][catalogue]") {
     refused<nabla::ConfigError>("a negative learning rate", [] { nabla::Sgd bad(-0.1); },
                                 {"Sgd: learning_rate", "got -0.1"});
     refused<nabla::ConfigError>("Adam with beta1 = 1",
-                                [] { nabla::Adam bad(0.1, {1.0, 0.999, 1e-8, 0}); },
+                                [] {
+                                    nabla::Adam bad(0.1, {1.0, 0.999, 1e-8, 0});
+                                },
                                 {"Adam: beta1 must be in [0, 1), got 1"});
     refused<nabla::ConfigError>("Nesterov without momentum",
-                                [] { nabla::Sgd bad(0.1, {0, true, 0}); },
+                                [] {
+                                    nabla::Sgd bad(0.1, {0, true, 0});
+                                },
                                 {"nesterov needs a momentum above 0"});
     refused<nabla::ConfigError>("a ThreadPool of 0 threads", [] { nabla::ThreadPool pool(0); },
                                 {"ThreadPool: threads must be at least 1, got 0"});
-    refused<nabla::ConfigError>("a Standardizer used before fit", [] {
-        nabla::Standardizer<double> scaler;
-        (void)scaler.transform(Matrix::Zero(2, 2));
-    }, {"Standardizer::"});
+    refused<nabla::ConfigError>("a Standardizer used before fit",
+                                [] {
+                                    nabla::Standardizer<double> scaler;
+                                    (void)scaler.transform(Matrix::Zero(2, 2));
+                                },
+                                {"Standardizer::"});
 }
 
 TEST_CASE("bad inputs: numbers that are not finite", "[errors][catalogue]") {
@@ -221,19 +238,21 @@ TEST_CASE("bad inputs: numbers that are not finite", "[errors][catalogue]") {
     const Net before = net;
     nabla::FitOptions in_order = quiet();
     in_order.shuffle = false;  // sample 2 in batch 1, sample 5 in batch 2
-    refused<nabla::NumericalError>("a NaN input", [&] { nabla::fit(net, sgd, x, d.y, in_order); },
-                                   {"fit: epoch 1, batch 1 of 2", "the loss is nan",
-                                    "left as they were before this step"});
+    refused<nabla::NumericalError>(
+        "a NaN input", [&] { nabla::fit(net, sgd, x, d.y, in_order); },
+        {"fit: epoch 1, batch 1 of 2", "the loss is nan", "left as they were before this step"});
     CHECK(nabla_test::same_parameters(net, before));
     Matrix y = d.y;
     y(0, 5) = std::numeric_limits<double>::infinity();
     refused<nabla::NumericalError>("an infinite target",
                                    [&] { nabla::fit(net, sgd, d.x, y, in_order); },
                                    {"fit: epoch 1, batch 2 of 2", "the loss is inf"});
-    refused<nabla::NumericalError>("a Standardizer fitted on NaN", [&] {
-        nabla::Standardizer<double> scaler;
-        scaler.fit(x);
-    }, {"Standardizer::fit: feature 1 (row 1) of sample 2 is nan"});
+    refused<nabla::NumericalError>("a Standardizer fitted on NaN",
+                                   [&] {
+                                       nabla::Standardizer<double> scaler;
+                                       scaler.fit(x);
+                                   },
+                                   {"Standardizer::fit: feature 1 (row 1) of sample 2 is nan"});
 
     const Eigen::MatrixXf big = random_matrix<Eigen::MatrixXf>(3, 4, 5) * 1e4f;
     const Eigen::MatrixXf target = random_matrix<Eigen::MatrixXf>(2, 4, 6);
@@ -264,10 +283,11 @@ TEST_CASE("bad inputs: model files", "[errors][catalogue]") {
     nabla::save(net, good);
     const Bytes bytes = nabla_test::read_bytes(good);
 
-    refused<nabla::FileError>("a missing model file", [&] { nabla::load(net, dir.file("none.nbl")); },
+    refused<nabla::FileError>("a missing model file",
+                              [&] { nabla::load(net, dir.file("none.nbl")); },
                               {"none.nbl", "cannot open the model file"});
-    refused<nabla::FileError>("a directory given as a model file", [&] { nabla::load(net, dir.path()); },
-                              {"is a directory"});
+    refused<nabla::FileError>("a directory given as a model file",
+                              [&] { nabla::load(net, dir.path()); }, {"is a directory"});
     write_text(dir.file("text.nbl"), "hello, this is not a model");
     refused<nabla::FileError>("a file that is not a model",
                               [&] { nabla::load(net, dir.file("text.nbl")); },
@@ -281,9 +301,10 @@ TEST_CASE("bad inputs: model files", "[errors][catalogue]") {
     Net other({3, 5, 2}, 1);
     refused<nabla::FileError>("a model of other sizes", [&] { nabla::load(other, good); },
                               {"good.nbl", "layer 1"});
-    refused<nabla::FileError>("a model trained against another loss",
-                              [&] { (void)nabla::load_network<double, nabla::HalfSquaredError>(good); },
-                              {"SquaredError"});
+    refused<nabla::FileError>(
+        "a model trained against another loss",
+        [&] { (void)nabla::load_network<double, nabla::HalfSquaredError>(good); },
+        {"SquaredError"});
     // Every truncation and every flipped bit of a byte: one case each kind, every place.
     ++tally.tried;
     bool all_refused = true;
@@ -300,24 +321,27 @@ TEST_CASE("bad inputs: model files", "[errors][catalogue]") {
     for (std::size_t at = 0; at < bytes.size(); ++at) {
         Bytes flipped = bytes;
         flipped[at] ^= 0x10;
-        all_refused = all_refused && nabla_test::message_of<nabla::FileError>([&] {
-                                         nabla::load_from_bytes(net, flipped.data(), flipped.size());
-                                     }).rfind("nabla: ", 0) == 0;
+        all_refused =
+            all_refused && nabla_test::message_of<nabla::FileError>([&] {
+                               nabla::load_from_bytes(net, flipped.data(), flipped.size());
+                           }).rfind("nabla: ", 0) == 0;
     }
     CHECK(all_refused);
     tally.typed += all_refused;
 #if defined(__linux__)
     refused<nabla::FileError>("load from /dev/zero", [&] { nabla::load(net, "/dev/zero"); },
                               {"/dev/zero", "NABLAMLP"});
-    refused<nabla::FileError>("load_network from /dev/zero",
-                              [&] { (void)nabla::load_network<double, nabla::SquaredError>("/dev/zero"); },
-                              {"/dev/zero", "NABLAMLP"});
+    refused<nabla::FileError>(
+        "load_network from /dev/zero",
+        [&] { (void)nabla::load_network<double, nabla::SquaredError>("/dev/zero"); },
+        {"/dev/zero", "NABLAMLP"});
     refused<nabla::FileError>("read_model_info of /dev/zero",
                               [&] { (void)nabla::read_model_info("/dev/zero"); },
                               {"/dev/zero", "NABLAMLP"});
     works("a model read through a FIFO", [&] {
         Net copy({3, 4, 2}, 9);
-        through_fifo(dir.file("model.fifo"), bytes, [&] { nabla::load(copy, dir.file("model.fifo")); });
+        through_fifo(dir.file("model.fifo"), bytes,
+                     [&] { nabla::load(copy, dir.file("model.fifo")); });
         CHECK(nabla_test::same_parameters(copy, net));
     });
 #endif
@@ -329,7 +353,8 @@ TEST_CASE("bad inputs: CSV files", "[errors][catalogue]") {
         write_text(dir.file(name), text);
         return dir.file(name);
     };
-    refused<nabla::FileError>("a missing CSV file", [&] { (void)nabla::read_csv(dir.file("none.csv")); },
+    refused<nabla::FileError>("a missing CSV file",
+                              [&] { (void)nabla::read_csv(dir.file("none.csv")); },
                               {"none.csv", "cannot open"});
     refused<nabla::FileError>("a row with a cell too few",
                               [&] { (void)nabla::read_csv(csv("ragged.csv", "1,2,3\n4,5\n")); },
@@ -370,9 +395,8 @@ TEST_CASE("bad inputs: CSV files", "[errors][catalogue]") {
                               {"/dev/zero: byte 0", "a NUL byte"});
     works("a CSV file read through a FIFO", [&] {
         const std::string text = "a,b\n1,2\n3,4\n";
-        through_fifo(dir.file("csv.fifo"), Bytes(text.begin(), text.end()), [&] {
-            CHECK(nabla::read_csv(dir.file("csv.fifo")).samples() == 2);
-        });
+        through_fifo(dir.file("csv.fifo"), Bytes(text.begin(), text.end()),
+                     [&] { CHECK(nabla::read_csv(dir.file("csv.fifo")).samples() == 2); });
     });
 #endif
 }
@@ -415,12 +439,14 @@ TEST_CASE("bad inputs: IDX files", "[errors][catalogue]") {
     refused<nabla::FileError>("a gzip file cut short",
                               [&] { (void)nabla::read_idx_images(dir.file("short.idx.gz")); },
                               {"short.idx.gz", "cut short"});
-    refused<nabla::FileError>("decompressed data past the cap", [&] {
-        nabla::detail::ByteSource in(dir.file("more.idx.gz"));
-        in.set_cap(12, "the test allows 12 bytes");
-        (void)in.read_rest();
-    }, {"more.idx.gz: byte 12 of the decompressed data", "go on past 12 bytes",
-        "the test allows 12 bytes"});
+    refused<nabla::FileError>("decompressed data past the cap",
+                              [&] {
+                                  nabla::detail::ByteSource in(dir.file("more.idx.gz"));
+                                  in.set_cap(12, "the test allows 12 bytes");
+                                  (void)in.read_rest();
+                              },
+                              {"more.idx.gz: byte 12 of the decompressed data",
+                               "go on past 12 bytes", "the test allows 12 bytes"});
 #endif
 }
 
@@ -431,23 +457,25 @@ TEST_CASE("bad inputs: saving", "[errors][catalogue]") {
                               [&] { nabla::save(net, dir.file("none/model.nbl")); },
                               {"the directory", "does not exist"});
     refused<nabla::FileError>("a save to a path that names a directory",
-                              [&] { nabla::save(net, dir.path() + "/"); },
-                              {"names a directory"});
+                              [&] { nabla::save(net, dir.path() + "/"); }, {"names a directory"});
 #if defined(__linux__)
     refused<nabla::FileError>("a save where no file can be created",
                               [&] { nabla::save(net, "/proc/nabla-test.nbl"); },
-                              {"cannot create a temporary file", "the previous file, if any, is "
-                                                                 "unchanged"});
+                              {"cannot create a temporary file",
+                               "the previous file, if any, is "
+                               "unchanged"});
 #endif
     const std::string path = dir.file("kept.nbl");
     nabla::save(net, path);
     const Bytes old = nabla_test::read_bytes(path);
-    refused<nabla::FileError>("a writer that fails half way", [&] {
-        nabla::write_file_atomically(path, [](std::ostream& out) {
-            out << "half";
-            throw std::runtime_error("the writer gave up");
-        });
-    }, {"kept.nbl: not written, the writer failed: the writer gave up"});
+    refused<nabla::FileError>("a writer that fails half way",
+                              [&] {
+                                  nabla::write_file_atomically(path, [](std::ostream& out) {
+                                      out << "half";
+                                      throw std::runtime_error("the writer gave up");
+                                  });
+                              },
+                              {"kept.nbl: not written, the writer failed: the writer gave up"});
     CHECK(nabla_test::read_bytes(path) == old);
 #if defined(__linux__)
     // A full disk, as the file size limit makes it: write() fails with EFBIG. In a child, since
@@ -459,7 +487,8 @@ TEST_CASE("bad inputs: saving", "[errors][catalogue]") {
     if (child == 0) {
         std::signal(SIGXFSZ, SIG_IGN);
         const rlimit limit{64, 64};
-        if (::setrlimit(RLIMIT_FSIZE, &limit) != 0) ::_exit(3);
+        if (::setrlimit(RLIMIT_FSIZE, &limit) != 0)
+            ::_exit(3);
         try {
             nabla::save(net, path);
         } catch (const nabla::FileError& e) {
@@ -483,13 +512,15 @@ TEST_CASE("bad inputs: saving", "[errors][catalogue]") {
     works("temporary files of a killed save are removed by the next save", [&] {
         // A process that is surely gone: a child that has exited and been reaped.
         const pid_t gone = ::fork();
-        if (gone == 0) ::_exit(0);
+        if (gone == 0)
+            ::_exit(0);
         REQUIRE(::waitpid(gone, nullptr, 0) == gone);
         const std::string stale = dir.file(".kept.nbl.tmp-" + std::to_string(gone) + "-0");
         const std::string mine = dir.file(".kept.nbl.tmp-" + std::to_string(::getpid()) + "-99");
         const std::string not_ours = dir.file("kept.nbl.tmp-" + std::to_string(gone) + "-0");
         const std::string odd = dir.file(".kept.nbl.tmp-x" + std::to_string(gone) + "-0");
-        for (const std::string& file : {stale, mine, not_ours, odd}) write_text(file, "partial");
+        for (const std::string& file : {stale, mine, not_ours, odd})
+            write_text(file, "partial");
         nabla::save(net, path);
         CHECK_FALSE(std::filesystem::exists(stale));
         CHECK(std::filesystem::exists(mine));      // this process is alive

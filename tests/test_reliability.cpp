@@ -60,7 +60,9 @@ struct Blowup {
     FloatMatrix y = random_matrix<FloatMatrix>(2, 4, 12);
 };
 
-bool all_parameters_finite(const FloatNet& net) { return nabla::copy_parameters(net).allFinite(); }
+bool all_parameters_finite(const FloatNet& net) {
+    return nabla::copy_parameters(net).allFinite();
+}
 
 // An optimizer of the user's own, with no max_change(): fit() guards it by copies.
 struct PlainUserOptimizer {
@@ -70,9 +72,9 @@ struct PlainUserOptimizer {
     void step(Net& net, const Workspace& ws) {
         ++steps;
         using Scalar = typename Net::Scalar;
-        nabla::for_each_parameter(net, ws, [&](auto& p, const auto& g, const nabla::ParameterInfo&) {
-            p -= Scalar(rate) * g;
-        });
+        nabla::for_each_parameter(
+            net, ws,
+            [&](auto& p, const auto& g, const nabla::ParameterInfo&) { p -= Scalar(rate) * g; });
     }
     double learning_rate() const { return rate; }
     void set_learning_rate(double r) { rate = r; }
@@ -88,8 +90,8 @@ TEST_CASE("a learning rate that is not finite in float, or rounds to 0, is refus
     for (double rate : {1e39, 1e-50}) {
         CAPTURE(rate);
         nabla::Sgd sgd(rate);  // finite and ≥ 0 as a double: accepted by Sgd itself
-        const std::string message =
-            message_of<nabla::ConfigError>([&] { nabla::fit(net, sgd, data.x, data.y, quiet_options()); });
+        const std::string message = message_of<nabla::ConfigError>(
+            [&] { nabla::fit(net, sgd, data.x, data.y, quiet_options()); });
         CHECK(contains(message, "fit: the learning rate"));
         CHECK(contains(message, rate > 1 ? "is not finite in float" : "rounds to 0 in float"));
         CHECK(same_parameters(net, before));
@@ -106,8 +108,9 @@ TEST_CASE("a learning rate that is not finite in float, or rounds to 0, is refus
     options.schedule = [](int epoch) { return epoch < 1 ? 1e-3 : 1e40; };
     const std::string message =
         message_of<nabla::ConfigError>([&] { nabla::fit(net, adam, data.x, data.y, options); });
-    CHECK(contains(message, "fit: the schedule's rate for epoch 2: the learning rate 1e+40 is not "
-                            "finite in float"));
+    CHECK(contains(message,
+                   "fit: the schedule's rate for epoch 2: the learning rate 1e+40 is not "
+                   "finite in float"));
     // In double both are fine.
     MixedNet<double> doubles({30, 6, 2}, 1);
     nabla::Sgd tiny(1e-50);
@@ -115,8 +118,10 @@ TEST_CASE("a learning rate that is not finite in float, or rounds to 0, is refus
                              data.y.cast<double>().eval(), quiet_options()));
 }
 
-TEST_CASE("a step that overflows float is refused before any weight changes, for every "
-          "optimizer", "[reliability][optim]") {
+TEST_CASE(
+    "a step that overflows float is refused before any weight changes, for every "
+    "optimizer",
+    "[reliability][optim]") {
     const Blowup data;
     nabla::FitOptions options = quiet_options();
     options.divergence_guard = nabla::DivergenceGuard{0};  // off: the step's own refusal is seen
@@ -170,8 +175,8 @@ TEST_CASE("a step that overflows float is refused before any weight changes, for
         nabla::TrainOptions how;
         how.batch_size = 4;
         how.learning_rate = 1e36;
-        const std::string message = message_of<nabla::NumericalError>(
-            [&] { nabla::train(net, data.x, data.y, how); });
+        const std::string message =
+            message_of<nabla::NumericalError>([&] { nabla::train(net, data.x, data.y, how); });
         CHECK(contains(message, "train: epoch 1, batch 1 of 1"));
         CHECK(same_parameters(net, before));
     }
@@ -183,18 +188,19 @@ TEST_CASE("train_step, update and DataParallel refuse a step that overflows, wei
     FloatNet net({30, 6, 2}, 1);
     const FloatNet before = net;
     FloatNet::Workspace<> ws;
-    CHECK(contains(message_of<nabla::NumericalError>([&] { net.train_step(data.x, data.y, ws, 1e36f); }),
-                   "train_step: the step p <- p - eta*dC/dp would make a parameter not finite in "
-                   "float"));
+    CHECK(contains(
+        message_of<nabla::NumericalError>([&] { net.train_step(data.x, data.y, ws, 1e36f); }),
+        "train_step: the step p <- p - eta*dC/dp would make a parameter not finite in "
+        "float"));
     CHECK(same_parameters(net, before));
     net.backward(data.x, data.y, ws);
     CHECK(contains(message_of<nabla::NumericalError>([&] { net.update(ws, 1e36f); }),
                    "update: the step p <- p - eta*dC/dp"));
     CHECK(same_parameters(net, before));
     nabla::DataParallel<FloatNet> parallel(2);
-    CHECK(contains(message_of<nabla::NumericalError>(
-                       [&] { parallel.train_step(net, data.x, data.y, 1e36f); }),
-                   "not finite in float"));
+    CHECK(contains(
+        message_of<nabla::NumericalError>([&] { parallel.train_step(net, data.x, data.y, 1e36f); }),
+        "not finite in float"));
     CHECK(same_parameters(net, before));
     // With a rate that fits, the same calls step as before.
     CHECK_NOTHROW(net.train_step(data.x, data.y, ws, 1e-12f));
@@ -287,13 +293,16 @@ TEST_CASE("a worker thread that cannot start is a ResourceError, not an abort",
             }
             long pages = 0;
             if (std::FILE* statm = std::fopen("/proc/self/statm", "r")) {
-                if (std::fscanf(statm, "%ld", &pages) != 1) pages = 0;
+                if (std::fscanf(statm, "%ld", &pages) != 1)
+                    pages = 0;
                 std::fclose(statm);
             }
-            if (pages <= 0) ::_exit(3);
+            if (pages <= 0)
+                ::_exit(3);
             const rlim_t used = rlim_t(pages) * rlim_t(::sysconf(_SC_PAGESIZE));
             const rlimit limit{used + (rlim_t(600) << 20), used + (rlim_t(600) << 20)};
-            if (::setrlimit(RLIMIT_AS, &limit) != 0) ::_exit(3);
+            if (::setrlimit(RLIMIT_AS, &limit) != 0)
+                ::_exit(3);
             try {
                 start();
             } catch (const nabla::ResourceError& error) {
@@ -349,7 +358,8 @@ TEST_CASE("the divergence guard puts back the best weights when training blows u
     const auto best_of = [](const Seen& seen) {
         std::size_t best = 0;
         for (std::size_t e = 1; e < seen.val_loss.size(); ++e)
-            if (seen.val_loss[e] < seen.val_loss[best]) best = e;
+            if (seen.val_loss[e] < seen.val_loss[best])
+                best = e;
         return best;
     };
 
@@ -410,8 +420,8 @@ TEST_CASE("the divergence guard puts back the best weights when training blows u
         nabla::FitOptions options = quiet_options(10);
         options.batch_size = 16;
         options.schedule = schedule;
-        const std::string message = message_of<nabla::NumericalError>(
-            [&] { nabla::fit(net, sgd, x, y, options); });
+        const std::string message =
+            message_of<nabla::NumericalError>([&] { nabla::fit(net, sgd, x, y, options); });
         CHECK(contains(message, "left as they were before this step"));
         CHECK_FALSE(contains(message, "divergence guard"));
         options.divergence_guard = nabla::DivergenceGuard{-1};
@@ -457,10 +467,9 @@ TEST_CASE("a spread below the smallest normal float scales by 1", "[reliability]
 
 namespace {
 
-using DropNet = nabla::Network<nabla::SquaredError,
-                               nabla::Dense<double, dynamic, dynamic, nabla::Tanh>,
-                               nabla::Dropout<double>,
-                               nabla::Dense<double, dynamic, dynamic, nabla::Identity>>;
+using DropNet =
+    nabla::Network<nabla::SquaredError, nabla::Dense<double, dynamic, dynamic, nabla::Tanh>,
+                   nabla::Dropout<double>, nabla::Dense<double, dynamic, dynamic, nabla::Identity>>;
 
 DropNet make_drop_net(std::uint64_t seed) {
     DropNet net(std::make_tuple(nabla::Dense<double, dynamic, dynamic, nabla::Tanh>(5, 8),
@@ -563,14 +572,15 @@ TEST_CASE("a damaged or foreign checkpoint is refused", "[reliability][checkpoin
     nabla_test::Bytes flipped = bytes;
     flipped[bytes.size() / 2] ^= 0x01;
     nabla_test::write_bytes(dir.file("flipped.nbc"), flipped);
-    CHECK(contains(message_of<nabla::FileError>([&] { resume_from(dir.file("flipped.nbc"), options); }),
-                   "the checksum does not match"));
-    nabla_test::write_bytes(dir.file("cut.nbc"),
-                            nabla_test::Bytes(bytes.begin(), bytes.end() - 9));
+    CHECK(contains(
+        message_of<nabla::FileError>([&] { resume_from(dir.file("flipped.nbc"), options); }),
+        "the checksum does not match"));
+    nabla_test::write_bytes(dir.file("cut.nbc"), nabla_test::Bytes(bytes.begin(), bytes.end() - 9));
     CHECK(contains(message_of<nabla::FileError>([&] { resume_from(dir.file("cut.nbc"), options); }),
                    "cut short"));
-    CHECK(contains(message_of<nabla::FileError>([&] { resume_from(dir.file("none.nbc"), options); }),
-                   "no such file"));
+    CHECK(
+        contains(message_of<nabla::FileError>([&] { resume_from(dir.file("none.nbc"), options); }),
+                 "no such file"));
     nabla::FitOptions other_batch = options;
     other_batch.batch_size = 8;
     CHECK(contains(message_of<nabla::ConfigError>([&] { resume_from(path, other_batch); }),
@@ -584,10 +594,11 @@ TEST_CASE("a damaged or foreign checkpoint is refused", "[reliability][checkpoin
     CHECK_THROWS_AS(nabla::fit(wrong, wrong_sgd, data.x, data.y, how), nabla::FileError);
     // An optimizer that cannot save its state cannot take part.
     PlainUserOptimizer mine;
-    CHECK(contains(message_of<nabla::ConfigError>(
-                       [&] { nabla::fit(net, mine, data.x, data.y, options); }),
-                   "checkpoints need the optimizer's state"));
+    CHECK(contains(
+        message_of<nabla::ConfigError>([&] { nabla::fit(net, mine, data.x, data.y, options); }),
+        "checkpoints need the optimizer's state"));
     options.checkpoints = nabla::Checkpoints{dir.file("missing"), 1, 1};
-    CHECK(contains(message_of<nabla::ConfigError>([&] { nabla::fit(net, sgd, data.x, data.y, options); }),
-                   "is not an existing directory"));
+    CHECK(contains(
+        message_of<nabla::ConfigError>([&] { nabla::fit(net, sgd, data.x, data.y, options); }),
+        "is not an existing directory"));
 }

@@ -539,6 +539,7 @@ private:
             }
             m_optimizer.set_learning_rate(rate);
         }
+        m_guard.measure(m_net);
         EpochRecord record;
         record.epoch = epoch;
         record.learning_rate = m_optimizer.learning_rate();

@@ -87,6 +87,15 @@ typename Net::Scalar max_abs_parameter(const Net& net) {
     return nan ? std::numeric_limits<Scalar>::quiet_NaN() : largest;
 }
 
+/// A change that cannot carry a finite number past the largest: a quarter of the gap between the
+/// largest finite number and the one below it. A value of magnitude up to largest + gap/2 rounds
+/// to a finite number, so p − d stays finite for every finite p once |d| is at most this, and
+/// the step needs no look at the parameters. (largest·ε/8 is just below that quarter gap.)
+template <class Scalar>
+constexpr Scalar harmless_change() {
+    return std::numeric_limits<Scalar>::max() * std::numeric_limits<Scalar>::epsilon() / Scalar(8);
+}
+
 /// True when p ← p − η g is known to stay finite from its extents: P = max|p| and |η|·G, with
 /// G = max|g|, each at most a quarter of the largest finite number, so that their sum (and its
 /// rounding) is at most half of it. False means "not known", not "not finite".
@@ -146,6 +155,7 @@ void check_descent_finite(const Net& net, const Eigen::MatrixBase<Gradients>& gr
                           typename Net::Scalar learning_rate, const Where& where) {
     using Scalar = typename Net::Scalar;
     const Scalar max_gradient = max_abs(gradients);
+    if (max_gradient * std::abs(learning_rate) <= harmless_change<Scalar>()) return;  // no NaN
     const Scalar max_parameter = max_abs_parameter(net);
     if (descent_is_finite(max_parameter, max_gradient, learning_rate)) return;
     bool finite = true;

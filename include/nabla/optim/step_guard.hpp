@@ -9,6 +9,8 @@
 // an upper bound on how far its next step moves any parameter, given the largest |gradient| G
 // and |parameter| P: max_change(net, G, P). While P plus that bound stays below a quarter of the
 // largest finite number, no parameter can leave the finite range, and the step runs as it is.
+// G is bounded by Σ|g| (one vectorised pass that also finds a NaN or ∞), and P by a bound that
+// each step carries forward (P + the step's bound), measured once per epoch.
 // The built-in optimizers tell one (optim/detail/step_bounds.hpp). An optimizer that tells
 // none, or a step its bound cannot clear (values within reach of overflow), runs with a safety
 // net: the parameters and the optimizer are copied, the step is taken, and if a parameter or
@@ -63,11 +65,22 @@ public:
         }
     }
 
+    /// Measures the largest |parameter| of `net` again, at the start of each epoch: between
+    /// epochs a callback may have changed the weights. Within an epoch, step() carries it.
+    void measure(const Net& net) { m_max_parameter = double(max_abs_parameter(net)); }
+
     /// Throws NumericalError naming where() (the weights untouched) unless the cost and every
-    /// gradient are finite; returns the largest |gradient|, for step().
+    /// gradient are finite; returns a bound on the largest |gradient|, for step(): Σ|g|, one
+    /// vectorised pass, or max|g| when the sum overflows.
     template <class Gradients, class Where>
     Scalar check(Scalar cost, const Gradients& gradients, const Where& where) const {
-        const Scalar largest = max_abs(gradients.gradient_vector());
+        const auto& g = gradients.gradient_vector();
+        const Scalar sum = g.cwiseAbs().sum();  // NaN or ∞ when an entry is not finite
+        if (std::isfinite(sum)) {
+            Net::refuse_unless_finite(cost, true, where);
+            return sum;
+        }
+        const Scalar largest = max_abs(g);  // the sum may only have overflowed
         Net::refuse_unless_finite(cost, std::isfinite(largest), where);
         return largest;
     }
@@ -78,16 +91,21 @@ public:
     template <class Gradients, class Where>
     void step(Net& net, Optimizer& optimizer, const Gradients& gradients, Scalar max_gradient,
               const Where& where) {
-        const Scalar max_parameter = max_abs_parameter(net);
+        const double quarter = double(std::numeric_limits<Scalar>::max()) / 4;
         if constexpr (bounded) {
-            const double change =
-                optimizer.max_change(net, double(max_gradient), double(max_parameter));
-            if (double(max_parameter) + change <=
-                double(std::numeric_limits<Scalar>::max()) / 4) {  // false for NaN
-                optimizer.step(net, gradients);
-                return;
+            // The carried bound on |p| first; measured again only when it is too loose to pass.
+            for (int attempt = 0; attempt < 2; ++attempt) {
+                const double change = optimizer.max_change(net, double(max_gradient),
+                                                           m_max_parameter);
+                if (m_max_parameter + change <= quarter) {  // false for NaN
+                    optimizer.step(net, gradients);
+                    m_max_parameter += change;
+                    return;
+                }
+                if (attempt == 0) measure(net);
             }
         }
+        const Scalar max_parameter = max_abs_parameter(net);
         m_parameters.resize(net.parameter_count());  // no allocation once sized
         for_each_parameter(net, [&](const auto& block, const ParameterInfo& info) {
             m_parameters.segment(info.offset, block.size()) = block.reshaped();
@@ -102,7 +120,10 @@ public:
         const Scalar after = max_abs_parameter(net);
         bool finite = std::isfinite(after);
         if constexpr (TellsStateFinite<Optimizer>::value) finite = finite && optimizer.state_finite();
-        if (finite) return;
+        if (finite) {
+            m_max_parameter = double(after);
+            return;
+        }
         for_each_parameter(net, [&](auto& block, const ParameterInfo& info) {
             block.reshaped() = m_parameters.segment(info.offset, block.size());
         });
@@ -120,6 +141,7 @@ public:
     }
 
 private:
+    double m_max_parameter = std::numeric_limits<double>::infinity();  // bounds max|p|; measure()
     Eigen::Matrix<Scalar, Eigen::Dynamic, 1> m_parameters;  // the safety net's copy
     std::optional<Optimizer> m_optimizer;
 };

@@ -157,8 +157,7 @@ public:
                                       double(learning_rate));
         Shards& set = shard_passes(net, x, y);
         const Scalar cost = batch_cost(set);
-        if (std::isfinite(cost) && sum_is_finite(set, learning_rate) &&
-            detail::max_abs_parameter(net) <= std::numeric_limits<Scalar>::max() / Scalar(4)) {
+        if (std::isfinite(cost) && sum_is_finite(set, learning_rate)) {
             m_pool.run([&](int part) {
                 const auto [first, size] = range(part, set);
                 descend(net, set, first, size, learning_rate, set.count);
@@ -335,7 +334,8 @@ private:
 
     // True when every shard's gradient is finite and Σₜ (nₜ/n)·max|gₜ|, times max(η, 1), is
     // below a quarter of the largest finite number: then the weighted sum and η times it are
-    // finite, entry by entry, and so is p minus it while |p| is below another quarter.
+    // finite, entry by entry; and when η times it is so small that p minus it stays finite
+    // whatever the (finite) parameters are (detail::harmless_change).
     bool sum_is_finite(const Shards& set, Scalar learning_rate) const {
         Scalar bound = 0;
         for (std::size_t t = 0; t < set.workspaces.size(); ++t) {
@@ -343,7 +343,8 @@ private:
             bound += weight(set, t) * m_extent[t];
         }
         return bound * std::max(learning_rate, Scalar(1)) <=
-               std::numeric_limits<Scalar>::max() / Scalar(4);
+                   std::numeric_limits<Scalar>::max() / Scalar(4) &&
+               bound * learning_rate * Scalar(2) <= detail::harmless_change<Scalar>();
     }
 
     // The first shard's gradient entries [first, first + size) become Σₜ (nₜ/n) gₜ; returns
