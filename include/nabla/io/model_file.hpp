@@ -51,9 +51,11 @@
 #include <limits>
 #include <locale>
 #include <memory>
+#include <new>
 #include <optional>
 #include <ostream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -1006,11 +1008,27 @@ DynamicNetwork<Scalar, Loss> build_network(StagedModel<Scalar>& model, const std
         if (!stored.activation.name.empty())
             spec.activation = activation_of(stored.activation, name, l + 1);
         spec.attributes = stored.attributes;
+        // A layer is built at its declared sizes before it is compared with its blocks, and a
+        // Dense layer allocates W at those sizes: they must be the blocks' shapes first, or a
+        // damaged file declaring sizes far beyond the data it holds would allocate them.
+        const std::vector<std::array<Eigen::Index, 2>> dense_blocks{
+            {stored.outputs, stored.inputs}, {stored.outputs, 1}};
+        if (stored.type == "Dense" && stored.blocks != dense_blocks) {
+            throw FileError(cat(name, ": layer ", l + 1, " is ", layer_text(stored),
+                                ", but a Dense layer of those sizes holds W (", stored.outputs,
+                                "x", stored.inputs, ") and b (", stored.outputs, "x1)"));
+        }
         try {
             layers.push_back(LayerRegistry<Scalar>::instance().make(stored.type, spec));
         } catch (const std::invalid_argument& e) {
             throw FileError(cat(name, ": layer ", l + 1, " (", stored.type, ") cannot be built: ",
                                 e.what()));
+        } catch (const std::bad_alloc&) {
+            throw FileError(cat(name, ": layer ", l + 1, " is ", layer_text(stored),
+                                ": building it at those sizes needs more memory than there is"));
+        } catch (const std::length_error&) {
+            throw FileError(cat(name, ": layer ", l + 1, " is ", layer_text(stored),
+                                ": those sizes are more than a layer can hold"));
         }
         const ModelLayerInfo built = describe(layers.back());
         if (built != stored) {
