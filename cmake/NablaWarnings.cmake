@@ -37,11 +37,11 @@ endif()
 
 # NABLA_SANITIZE (a -fsanitize= list such as address,undefined or thread; empty: none) builds
 # nabla's own targets with those sanitizers, stopping at the first report
-# (-fno-sanitize-recover=all), with frame pointers for whole stacks, and with
-# NABLA_SANITIZE_FLAGS (default -O1 -g1: a third of -O2's compile time with ASan and UBSan, fast
-# enough to run every test, and line numbers in every stack), which come after the build type's
-# flags and so win over its -O and -g. Checked here, so that a compiler or runtime without the
-# sanitizer fails at configure time with a message instead of at the first link.
+# (-fno-sanitize-recover=all), with frame pointers for whole stacks, and with NABLA_SANITIZE_FLAGS
+# (default -O1 -g1: tests that run at a few times their Release time, and file:line in every
+# stack; scripts/sanitize.sh trades run time for compile time with -O0), which come after the
+# build type's flags and so win over its -O and -g. Checked here, so that a compiler or runtime
+# without the sanitizer fails at configure time with a message instead of at the first link.
 if(NABLA_SANITIZE)
     if(MSVC)
         message(FATAL_ERROR "NABLA_SANITIZE=${NABLA_SANITIZE}: only GCC and Clang are supported")

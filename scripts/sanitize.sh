@@ -11,21 +11,26 @@
 #       nabla_thread_tests (test_threads, test_thread_pool and test_data_parallel; defined in the
 #       top-level CMakeLists.txt) and test_allocations_parallel, run directly.
 #
-# Choices, measured on 2 cores (one test translation unit, CPU seconds to compile):
-#   - clang++, not g++: ASan+UBSan at -O1 compile in about two thirds of g++'s time;
-#   - -O1 -g1 (NABLA_SANITIZE_FLAGS): -O1 runs the tests at a few times Release's time, where -O0
-#     would halve the compile but run Eigen's loops tens of times slower; -g1 gives file:line
-#     stacks for a fraction of -g's debug information. The build type is Debug, so that Eigen's
-#     and nabla's assertions are on: an index out of range inside a matrix is reported even where
-#     it stays within the allocation that ASan guards;
-#   - NABLA_NATIVE=OFF: -march=native adds about a sixth to the compile and nothing to what a
-#     sanitizer sees;
-#   - -fno-sanitize=alignment,object-size: the two checks of UBSan that cost the most to compile
-#     (+60% and +30% of an -O1 compile, the rest of UBSan +15%). On x86-64 a misaligned scalar
-#     access works and a misaligned vector access faults, reported without the check; nabla reads
-#     files a byte at a time. object-size checks bounds that ASan checks at run time anyway.
-#     OSS-Fuzz's UBSan leaves alignment out too;
-#   - the header check (tests/CMakeLists.txt) is left out of a sanitizer build (top-level
+# Choices, measured on 2 cores (CPU seconds to compile one test file; run times of nabla_tests):
+#   - ASan and UBSan with clang++: at -O1 it compiles them in two thirds of g++'s time. TSan with
+#     g++: its runtime is a shared library, so test_allocations_parallel, which replaces the
+#     global operator new, links; clang's static TSan runtime defines operator new too, and the
+#     link fails. (ASan lets a program replace operator new with either compiler: the
+#     test_allocations* executables run under ASan like the others.)
+#   - ASan at -O0 -g1 (NABLA_SANITIZE_FLAGS): with both sanitizers -O0 compiles in 40-45% of
+#     -O1's time (e.g. 27 s against 67 s), which matters most, since the build is most of this
+#     script; nabla_tests then runs in 140 s instead of 16 s, the Fashion-MNIST example in 104 s
+#     instead of 3 s, still a few minutes for every test on two cores. TSan at -O1 -g1: -O0 does
+#     not compile faster with g++. -g1 gives file:line in every stack for a fraction of -g.
+#   - Build type Debug, so that Eigen's and nabla's assertions are on: an index out of range
+#     inside a matrix is reported even where it stays within the memory ASan guards.
+#   - NABLA_NATIVE=OFF: -march=native adds a sixth to the compile and nothing a sanitizer sees.
+#   - -fno-sanitize=alignment,object-size: the two UBSan checks that cost the most to compile
+#     (+60% and +30% of an -O1 compile, +17% together at -O0; the other checks +15%). On x86-64
+#     a misaligned scalar access works and a misaligned vector access faults, which is reported
+#     without the check, and nabla reads files a byte at a time; object-size checks bounds that
+#     ASan checks at run time anyway. OSS-Fuzz leaves alignment out too.
+#   - The header check (tests/CMakeLists.txt) is left out of a sanitizer build (top-level
 #     CMakeLists.txt): it only compiles.
 # Every report goes to a file under build-*/sanitizer-logs/ (log_path), counted at the end; a
 # report also makes its test fail (halt_on_error, -fno-sanitize-recover=all).
@@ -96,7 +101,7 @@ status=0
 if [[ " ${phases[*]} " == *" asan "* ]]; then
     logs="$PWD/build-asan/sanitizer-logs"
     start=$SECONDS
-    configure build-asan clang++ address,undefined "-O1 -g1 -fno-sanitize=alignment,object-size" ON
+    configure build-asan clang++ address,undefined "-O0 -g1 -fno-sanitize=alignment,object-size" ON
     cmake --build build-asan -j"$jobs"
     summary+=("asan build: $(elapsed "$start")")
     rm -rf "$logs" && mkdir -p "$logs"

@@ -346,6 +346,16 @@ private:
             return false;
     }
 
+    // layer's folded step for this input; called only where folds() is true. The layer is a
+    // parameter here so that the call stays dependent: inside a lambda nested in the per-layer
+    // one, clang looks up `layer.descend` when the outer lambda is instantiated, even in a
+    // discarded `if constexpr` branch, and a layer without descend() fails to compile.
+    template <class Layer, class Input, class State>
+    static void descend_folded(Layer& layer, const Input& input, State& state,
+                               Scalar learning_rate) {
+        if constexpr (can_descend_v<Layer, Input>) layer.descend(input, state, learning_rate);
+    }
+
     // train_step on the batch x (ws prepared for it). The step is folded into W layer by layer
     // only once every layer's step is known to be finite, so that a refused step changes nothing.
     template <class Workspace, class X, class Y, class Where>
@@ -376,14 +386,10 @@ private:
         if (finite && std::isfinite(c)) {
             derived().for_each_layer([&](auto& layer, auto i) {
                 with_input(ws, x, i, [&](const auto& input) {
-                    if constexpr (can_descend_v<std::decay_t<decltype(layer)>,
-                                                std::decay_t<decltype(input)>>) {
-                        if (folds(layer, input)) {
-                            layer.descend(input, ws.layer(i), learning_rate);
-                            return;
-                        }
-                    }
-                    descend_layer(ws, i, layer, learning_rate);
+                    if (folds(layer, input))
+                        descend_folded(layer, input, ws.layer(i), learning_rate);
+                    else
+                        descend_layer(ws, i, layer, learning_rate);
                 });
             });
             return c;
