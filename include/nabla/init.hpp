@@ -340,11 +340,12 @@ private:
     void fill_at(Eigen::MatrixBase<W>& weights, Eigen::MatrixBase<B>& bias,
                  const InitContext& context, Rng& rng, std::index_sequence<I...>) const {
         // The run-time layer index picks the tuple element; exactly one term runs.
-        ((context.layer == I
-              ? (detail::apply_initializer(std::get<I>(m_inits), weights, bias, context, rng),
-                 true)
-              : false) ||
-         ...);
+        static_cast<void>(
+            ((context.layer == I
+                  ? (detail::apply_initializer(std::get<I>(m_inits), weights, bias, context, rng),
+                     true)
+                  : false) ||
+             ...));
     }
 
     std::tuple<Inits...> m_inits;
