@@ -22,6 +22,9 @@
 #     script; nabla_tests then runs in 140 s instead of 16 s, the Fashion-MNIST example in 104 s
 #     instead of 3 s, still a few minutes for every test on two cores. TSan at -O1 -g1: -O0 does
 #     not compile faster with g++. -g1 gives file:line in every stack for a fraction of -g.
+#   - ASan's nabla_tests in batches of six test files per translation unit (NABLA_UNITY_TESTS):
+#     clang at -O0 emits the templates the files share once per batch, not once per file, which
+#     halves their compile time (tests/CMakeLists.txt has the figures).
 #   - Build type Debug, so that Eigen's and nabla's assertions are on: an index out of range
 #     inside a matrix is reported even where it stays within the memory ASan guards.
 #   - NABLA_NATIVE=OFF: -march=native adds a sixth to the compile and nothing a sanitizer sees.
@@ -55,11 +58,11 @@ nabla_ensure_deps cmake make clang libclang-rt-dev libeigen3-dev catch2 zlib1g-d
 jobs="$(nproc)"
 summary=()
 
-# configure <dir> <compiler> <sanitizers> <flags> <examples: ON|OFF>
+# configure <dir> <compiler> <sanitizers> <flags> <examples: ON|OFF> <unity tests: ON|OFF>
 configure() {
     mkdir -p "$1"
     cmake -S . -B "$1" -DCMAKE_CXX_COMPILER="$2" -DCMAKE_BUILD_TYPE=Debug \
-        -DNABLA_SANITIZE="$3" -DNABLA_SANITIZE_FLAGS="$4" \
+        -DNABLA_SANITIZE="$3" -DNABLA_SANITIZE_FLAGS="$4" -DNABLA_UNITY_TESTS="$6" \
         -DNABLA_NATIVE=OFF -DNABLA_BUILD_TESTS=ON -DNABLA_BUILD_EXAMPLES="$5" \
         -DNABLA_BUILD_BENCHMARKS=OFF -DNABLA_INSTALL=OFF >"$1/configure.log" 2>&1 || {
         cat "$1/configure.log" >&2
@@ -101,7 +104,7 @@ status=0
 if [[ " ${phases[*]} " == *" asan "* ]]; then
     logs="$PWD/build-asan/sanitizer-logs"
     start=$SECONDS
-    configure build-asan clang++ address,undefined "-O0 -g1 -fno-sanitize=alignment,object-size" ON
+    configure build-asan clang++ address,undefined "-O0 -g1 -fno-sanitize=alignment,object-size" ON ON
     cmake --build build-asan -j"$jobs"
     summary+=("asan build: $(elapsed "$start")")
     rm -rf "$logs" && mkdir -p "$logs"
@@ -119,7 +122,7 @@ fi
 if [[ " ${phases[*]} " == *" tsan "* ]]; then
     logs="$PWD/build-tsan/sanitizer-logs"
     start=$SECONDS
-    configure build-tsan g++ thread "-O1 -g1" OFF
+    configure build-tsan g++ thread "-O1 -g1" OFF OFF
     cmake --build build-tsan -j"$jobs" --target nabla_thread_tests test_allocations_parallel
     summary+=("tsan build: $(elapsed "$start")")
     rm -rf "$logs" && mkdir -p "$logs"

@@ -16,6 +16,8 @@
 #include <tuple>
 #include <type_traits>
 
+namespace test_activations {  // named for the unity build of nabla_tests
+
 namespace {
 
 using nabla::ActivationKind;
@@ -434,3 +436,5 @@ TEST_CASE("activations: the leaky ReLU slope is honoured by the policy, AnyActiv
     const Matrix<double> dynamic_out = dynamic.predict(z);
     CHECK(std::abs(dynamic_out(0, 0) - -0.6) <= 1e-15);
 }
+
+}  // namespace test_activations

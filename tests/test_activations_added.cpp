@@ -20,6 +20,8 @@
 #include <tuple>
 #include <vector>
 
+namespace test_activations_added {  // named for the unity build of nabla_tests
+
 namespace {
 
 using nabla::AnyActivation;
@@ -480,3 +482,5 @@ TEST_CASE("activations added: DefaultInit draws He weights for GELU, ELU and Sof
                                          nabla::HeUniform{}, nabla::GlorotUniform{}));
     CHECK(same_parameters(net, by_he));
 }
+
+}  // namespace test_activations_added

@@ -31,6 +31,8 @@
 #include <csignal>
 #endif
 
+namespace test_bad_inputs {  // named for the unity build of nabla_tests
+
 namespace {
 
 using nabla_test::Bytes;
@@ -529,3 +531,5 @@ TEST_CASE("bad inputs: saving", "[errors][catalogue]") {
     });
 #endif
 }
+
+}  // namespace test_bad_inputs

@@ -28,6 +28,8 @@
 #include <string>
 #include <vector>
 
+namespace test_conventions {  // named for the unity build of nabla_tests
+
 namespace {
 
 using Matrix = Eigen::MatrixXd;
@@ -245,3 +247,5 @@ TEST_CASE("conventions: batch gradients and cost are the means over the samples 
         check_batch_is_mean(example2_net<Example2Net<HalfSquaredError>>(), x2, y2);
     }
 }
+
+}  // namespace test_conventions

@@ -23,6 +23,8 @@
 #include <string>
 #include <vector>
 
+namespace test_data {  // named for the unity build of nabla_tests
+
 namespace {
 
 using nabla_test::Bytes;
@@ -489,3 +491,5 @@ TEST_CASE("fashion_mnist: unzipped files, and files that do not fit", "[data][fa
         CHECK_THROWS_AS(nabla::load_fashion_mnist(dir.path(), -2), nabla::ConfigError);
     }
 }
+
+}  // namespace test_data

@@ -16,6 +16,8 @@
 #include <limits>
 #include <vector>
 
+namespace test_data_parallel {  // named for the unity build of nabla_tests
+
 using nabla_test::contains;
 using nabla_test::message_of;
 using nabla_test::one_hot_targets;
@@ -344,3 +346,5 @@ TEST_CASE("data parallel: a step near overflow is decided by the stored gradient
         CHECK(same_parameters(net, before));
     }
 }
+
+}  // namespace test_data_parallel

@@ -13,6 +13,8 @@
 #include <stdexcept>
 #include <vector>
 
+namespace test_denormals {  // named for the unity build of nabla_tests
+
 namespace {
 
 /// 1e-20 · 1e-19 = 1e-39, below float's smallest normal number (1.18e-38): subnormal unless
@@ -81,3 +83,5 @@ TEST_CASE("denormals: fit() flushes while it trains unless told not to", "[denor
     }
     CHECK(subnormal_product() == outside);
 }
+
+}  // namespace test_denormals

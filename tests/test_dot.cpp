@@ -25,6 +25,8 @@
 #include <string>
 #include <vector>
 
+namespace test_dot {  // named for the unity build of nabla_tests
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -310,3 +312,5 @@ TEST_CASE("dot: write_dot writes the same text, and Graphviz accepts it where in
         check_well_formed(read_text(with_deltas));
     }
 }
+
+}  // namespace test_dot

@@ -20,6 +20,8 @@
 #include <tuple>
 #include <vector>
 
+namespace test_dropout {  // named for the unity build of nabla_tests
+
 namespace {
 
 using nabla_test::contains;
@@ -703,3 +705,5 @@ TEST_CASE("dropout: a rate outside [0, 1) is refused", "[dropout]") {
                         DynDense(hidden, outputs, nabla::Identity{})}),
                     nabla::ShapeError);
 }
+
+}  // namespace test_dropout

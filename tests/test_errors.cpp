@@ -18,6 +18,8 @@
 #include <type_traits>
 #include <vector>
 
+namespace test_errors {  // named for the unity build of nabla_tests
+
 namespace {
 
 using nabla::ConfigError;
@@ -526,3 +528,5 @@ TEST_CASE("errors: train_step with a NaN leaves the weights unchanged", "[errors
         CHECK(same_parameters(net, before));
     }
 }
+
+}  // namespace test_errors

@@ -22,6 +22,8 @@
 #include <tuple>
 #include <vector>
 
+namespace test_extending {  // named for the unity build of nabla_tests
+
 // ---------------------------------------------------------------------------------------------
 // The program's own types, as a user would write them.
 namespace user {
@@ -693,3 +695,5 @@ TEST_CASE("extending: the registries refuse a second type under a taken name", "
     CHECK(contains(message, "Dense"));
     CHECK(contains(message, "Dropout"));
 }
+
+}  // namespace test_extending

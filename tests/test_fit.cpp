@@ -25,6 +25,8 @@
 #include <utility>
 #include <vector>
 
+namespace test_fit {  // named for the unity build of nabla_tests
+
 namespace {
 
 using nabla::ConfigError;
@@ -613,3 +615,5 @@ TEST_CASE("fit: data that does not fit throws ShapeError with both shapes", "[fi
     });
     CHECK(contains(val_rows, "fit: x_val is 2x5 (inputs x samples) but the network takes 3"));
 }
+
+}  // namespace test_fit

@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+namespace test_gemm {  // named for the unity build of nabla_tests
+
 namespace {
 
 using nabla::detail::gemm;
@@ -391,3 +393,5 @@ TEST_CASE("gemm: threads computing at once each get their own buffers", "[gemm]"
     CHECK(bad1 == 0);
     CHECK(bad2 == 0);
 }
+
+}  // namespace test_gemm

@@ -28,6 +28,8 @@
 #include <type_traits>
 #include <vector>
 
+namespace test_gradient_check {  // named for the unity build of nabla_tests
+
 namespace {
 
 using nabla::BinaryCrossEntropy;
@@ -467,3 +469,5 @@ TEST_CASE("gradient check: a wrong activation derivative is caught in its layer,
           "[gradient_check]") {
     check_wrong_derivative_is_caught<float>();
 }
+
+}  // namespace test_gradient_check

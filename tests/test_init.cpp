@@ -25,6 +25,8 @@
 #include <string>
 #include <vector>
 
+namespace test_init {  // named for the unity build of nabla_tests
+
 namespace {
 
 using nabla_test::message_of;
@@ -532,3 +534,5 @@ TEST_CASE("init: with the default initialisation a [2,3,1] sigmoid net learns XO
         CHECK(std::abs(train(net) - std::log(2.0)) < 1e-3);
     }
 }
+
+}  // namespace test_init

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+namespace test_io_csv {  // named for the unity build of nabla_tests
+
 namespace {
 
 using nabla_test::message_of;
@@ -378,3 +380,5 @@ TEST_CASE("csv: a label column that is not there", "[io][csv]") {
 
     CHECK_THROWS_AS(nabla::CsvColumn::index(-1), nabla::ConfigError);
 }
+
+}  // namespace test_io_csv

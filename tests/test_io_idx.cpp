@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+namespace test_io_idx {  // named for the unity build of nabla_tests
+
 namespace {
 
 using nabla_test::Bytes;
@@ -413,3 +415,5 @@ TEST_CASE("idx: a cut or corrupt gzip stream is a FileError", "[io][idx]") {
     }
 }
 #endif
+
+}  // namespace test_io_idx

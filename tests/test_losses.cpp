@@ -15,6 +15,8 @@
 #include <tuple>
 #include <vector>
 
+namespace test_losses {  // named for the unity build of nabla_tests
+
 namespace {
 
 using nabla::ActivationKind;
@@ -442,3 +444,5 @@ TEST_CASE("losses: a run-time output activation that does not fit throws ConfigE
     CHECK_NOTHROW(nabla::DynamicNetwork<double, SquaredError>(Sizes{2, 3}, {Softmax{}}));
     CHECK_NOTHROW(nabla::DynamicNetwork<double, HalfSquaredError>(Sizes{2, 3}, {ReLU{}}));
 }
+
+}  // namespace test_losses

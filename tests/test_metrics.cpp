@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+namespace test_metrics {  // named for the unity build of nabla_tests
+
 namespace {
 
 using nabla::ShapeError;
@@ -163,3 +165,5 @@ TEST_CASE("metrics: mismatched sizes throw ShapeError with both shapes", "[metri
     });
     CHECK(contains(empty, "accuracy: outputs are 3x0"));
 }
+
+}  // namespace test_metrics

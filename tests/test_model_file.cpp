@@ -44,6 +44,8 @@
 #define NABLA_TEST_POSIX 1
 #endif
 
+namespace test_model_file {  // named for the unity build of nabla_tests
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -825,3 +827,5 @@ TEST_CASE("model file: a source without a known size (a pipe) loads the same", "
     CHECK(same_parameters(target, original));
 }
 #endif
+
+}  // namespace test_model_file

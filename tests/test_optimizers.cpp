@@ -24,6 +24,8 @@
 #include <utility>
 #include <vector>
 
+namespace test_optimizers {  // named for the unity build of nabla_tests
+
 namespace {
 
 using nabla_test::message_of;
@@ -585,3 +587,5 @@ TEST_CASE("optimizers: a step without gradients throws ShapeError", "[optimizers
         CHECK(flat_parameters(net) == before);
     }
 }
+
+}  // namespace test_optimizers

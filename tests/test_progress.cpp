@@ -20,6 +20,8 @@
 #include <string>
 #include <vector>
 
+namespace test_progress {  // named for the unity build of nabla_tests
+
 namespace {
 
 using nabla::ProgressMode;
@@ -353,3 +355,5 @@ TEST_CASE("progress: fit in redraw mode redraws batches and ends each epoch with
     nabla::fit(net, sgd, x, y, options);
     CHECK(quiet.str().empty());
 }
+
+}  // namespace test_progress

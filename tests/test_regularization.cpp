@@ -19,6 +19,8 @@
 #include <type_traits>
 #include <vector>
 
+namespace test_regularization {  // named for the unity build of nabla_tests
+
 namespace {
 
 using nabla_test::contains;
@@ -484,3 +486,5 @@ TEST_CASE("regularization: FitOptions l1 and clip_gradient_norm out of range are
     options.clip_gradient_norm = 0;
     CHECK_NOTHROW(nabla::fit(net, sgd, x, y, options));
 }
+
+}  // namespace test_regularization

@@ -29,6 +29,8 @@
 #include <unistd.h>
 #endif
 
+namespace test_reliability {  // named for the unity build of nabla_tests
+
 namespace {
 
 using nabla_test::contains;
@@ -602,3 +604,5 @@ TEST_CASE("a damaged or foreign checkpoint is refused", "[reliability][checkpoin
         message_of<nabla::ConfigError>([&] { nabla::fit(net, sgd, data.x, data.y, options); }),
         "is not an existing directory"));
 }
+
+}  // namespace test_reliability

@@ -16,6 +16,8 @@
 #include <limits>
 #include <string>
 
+namespace test_schedules {  // named for the unity build of nabla_tests
+
 namespace {
 
 using nabla_test::message_of;
@@ -138,3 +140,5 @@ TEST_CASE("schedules: a training loop sets the optimizer's rate each epoch, down
     sgd.step(net, ws);
     CHECK(net.layer(0).weights() == frozen);
 }
+
+}  // namespace test_schedules

@@ -23,6 +23,8 @@
 #include <limits>
 #include <vector>
 
+namespace test_small_products {  // named for the unity build of nabla_tests
+
 namespace {
 
 using nabla_test::random_matrix;
@@ -438,3 +440,5 @@ TEST_CASE("small products: a non-finite gradient of a small layer stops the step
     state.db(2) = std::numeric_limits<double>::quiet_NaN();
     CHECK_FALSE(state.gradients_finite());
 }
+
+}  // namespace test_small_products

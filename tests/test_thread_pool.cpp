@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+namespace test_thread_pool {  // named for the unity build of nabla_tests
+
 using nabla_test::contains;
 using nabla_test::message_of;
 
@@ -111,3 +113,5 @@ TEST_CASE("thread pool: fewer than one thread is a ConfigError", "[threads][erro
     CHECK(contains(message, "threads must be at least 1, got 0"));
     CHECK_THROWS_AS(nabla::ThreadPool(-2), nabla::ConfigError);
 }
+
+}  // namespace test_thread_pool

@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+namespace test_threads {  // named for the unity build of nabla_tests
+
 namespace {
 
 using nabla_test::random_matrix;
@@ -140,3 +142,5 @@ TEST_CASE("threads: a const static Network with Eigen::Dynamic sizes serves four
     make_batches(10, 4, xs, ys);
     check_threads_agree(net, xs, ys);
 }
+
+}  // namespace test_threads

@@ -14,6 +14,8 @@
 #include <limits>
 #include <vector>
 
+namespace test_train_step {  // named for the unity build of nabla_tests
+
 namespace {
 
 using nabla_test::contains;
@@ -299,3 +301,5 @@ TEST_CASE("train_step: the bound that lets a step skip the check of the stored g
         CHECK(step_is_finite(delta.leftCols(n - 1), input.leftCols(n - 1), 0.1f));
     }
 }
+
+}  // namespace test_train_step

@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+namespace test_training {  // named for the unity build of nabla_tests
+
 namespace {
 
 using nabla_test::random_matrix;
@@ -394,3 +396,5 @@ TEST_CASE("training: DynamicNetwork is a value type", "[training]") {
     b.layer(0).set_bias(Eigen::VectorXd::Ones(5));
     CHECK(a.layer(0).bias() == Eigen::VectorXd::Zero(5));
 }
+
+}  // namespace test_training

@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+namespace test_worked_examples {  // named for the unity build of nabla_tests
+
 namespace {
 
 using Matrix = Eigen::MatrixXd;
@@ -567,3 +569,5 @@ TEST_CASE("worked example 2: the notes' misprints, checked as facts",
         // printed: δ¹₂ = −0.0226, ∇W¹₂₁ = −0.0204, ∇W¹₂₂ = −0.0023, ∇b¹₂ = −0.0226
     }
 }
+
+}  // namespace test_worked_examples
