@@ -338,7 +338,8 @@ TEST_CASE("data parallel: a step near overflow is decided by the stored gradient
         CHECK(net.layer<0>().weights()(0, 0) < 0);
     }
     SECTION("a gradient that overflows: refused, the weights untouched") {
-        const Matrix y = Matrix::Constant(10, 8, -100);  // 8 · 100 · 1e36 overflows
+        // Each term δ·x = 1000 · 1e36 overflows, in whatever order the product sums them.
+        const Matrix y = Matrix::Constant(10, 8, -1000);
         const Net before = net;
         CHECK(contains(message_of<nabla::NumericalError>(
                            [&] { parallel.train_step(net, x, y, 0.1f); }),

@@ -286,7 +286,7 @@ TEST_CASE("dropout: a training pass keeps each unit with probability 1 - p, scal
     }
 }
 
-TEST_CASE("dropout: a replay pass reuses the mask; propagate gives dC/da masked", "[dropout]") {
+TEST_CASE("dropout: a replay pass reuses the mask, and propagate gives dC/da masked", "[dropout]") {
     SECTION("the layer on its own") {
         const nabla::Dropout<double> layer(8, 0.5);
         DynDropState state;
@@ -682,7 +682,7 @@ TEST_CASE("dropout: the rate is saved with the model and checked on load", "[dro
     }
 }
 
-TEST_CASE("dropout: a rate outside [0, 1) is refused", "[dropout]") {
+TEST_CASE("dropout: a rate that is negative or at least 1 is refused", "[dropout]") {
     for (double rate : {-0.1, -1e-300, 1.0, 1.5, std::numeric_limits<double>::quiet_NaN(),
                         std::numeric_limits<double>::infinity(),
                         -std::numeric_limits<double>::infinity()}) {

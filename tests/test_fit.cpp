@@ -445,7 +445,7 @@ TEST_CASE("fit: early stopping stops and gives back the best weights", "[fit]") 
     }
 }
 
-TEST_CASE("fit: a callback can stop training; every callback sees every epoch", "[fit]") {
+TEST_CASE("fit: a callback can stop training, and every callback sees every epoch", "[fit]") {
     Matrix x, y;
     regression_data(30, 61, x, y);
     const RegressionNet initial({3, 5, 1}, 6);

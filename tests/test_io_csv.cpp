@@ -134,12 +134,19 @@ TEST_CASE("csv: header yes, no and automatic", "[io][csv]") {
     CHECK(named.features(0, 0) == 3.0f);
     CHECK(named.lines == std::vector<std::size_t>{2, 3});
 
-    // automatic: one non-numeric cell makes the first row a header.
-    const std::string mixed = csv_file(dir, "mixed.csv", "1,x2\n3,4\n");
+    // automatic: a first row without a number in it is a header...
+    const std::string names = csv_file(dir, "names.csv", "x1,x2\n3,4\n");
     options.header = nabla::CsvHeader::automatic;
-    const nabla::CsvData<float> one_name = nabla::read_csv(mixed, options);
+    const nabla::CsvData<float> one_name = nabla::read_csv(names, options);
     CHECK(one_name.samples() == 1);
-    CHECK(one_name.feature_names == std::vector<std::string>{"1", "x2"});
+    CHECK(one_name.feature_names == std::vector<std::string>{"x1", "x2"});
+
+    // ...and one that holds a number is data, so its bad cell is an error, not a lost row.
+    const std::string mixed = csv_file(dir, "mixed.csv", "1,x2\n3,4\n");
+    const std::string automatic_msg = csv_error(mixed, options);
+    INFO(automatic_msg);
+    CHECK(contains(automatic_msg, mixed + ": line 1, column 2"));
+    CHECK(contains(automatic_msg, "CsvHeader::yes"));
 
     // no: a first row of names is then a non-numeric cell at line 1.
     options.header = nabla::CsvHeader::no;

@@ -364,7 +364,7 @@ TEST_CASE("optimizers: momentum and Nesterov give different steps", "[optimizers
     }
 }
 
-TEST_CASE("optimizers: AdamW's decoupled decay is not Adam's L2; at 0 they are equal",
+TEST_CASE("optimizers: AdamW's decoupled decay is not Adam's L2, and at 0 they are equal",
           "[optimizers]") {
     const DynNet net({3, 4, 2}, {nabla::Tanh{}, nabla::Identity{}}, 8);
     SECTION("weight decay 0.1") {

@@ -150,7 +150,7 @@ TEST_CASE("progress: lines mode writes one plain line per epoch", "[progress]") 
                        "epoch 2/2  loss 0.5  lr 0.05  0.50 s\n");
 }
 
-TEST_CASE("progress: redraw mode writes \\r-separated updates, each epoch ended by a newline",
+TEST_CASE("progress: redraw mode writes updates separated by carriage returns, each epoch ended by a newline",
           "[progress]") {
     std::ostringstream out;
     nabla::ProgressOptions options;
@@ -220,7 +220,7 @@ TEST_CASE("progress: redraw mode writes \\r-separated updates, each epoch ended 
     CHECK(cut.str().back() == '\n');
 }
 
-TEST_CASE("progress: silent writes nothing; automatic picks lines off a terminal",
+TEST_CASE("progress: silent writes nothing, and automatic picks lines off a terminal",
           "[progress]") {
     std::ostringstream out;
     nabla::ProgressOptions options;

@@ -432,7 +432,7 @@ TEST_CASE("the divergence guard puts back the best weights when training blows u
     }
 }
 
-TEST_CASE("a run of INT_MAX epochs reserves nothing up front; a callback ends it",
+TEST_CASE("a run of INT_MAX epochs reserves nothing up front, and a callback ends it",
           "[reliability][fit]") {
     const FloatMatrix x = random_matrix<FloatMatrix>(30, 8, 41);
     const FloatMatrix y = random_matrix<FloatMatrix>(2, 8, 42);

@@ -235,11 +235,14 @@ TEST_CASE("train_step: a step near overflow is decided by the stored gradient", 
         CHECK(net.layer<0>().weights()(0, 0) < 0);
     }
     SECTION("a gradient that overflows: refused, the weights untouched") {
-        // 8 · 100 · 1e36 = 8e38 overflows; the cost, ½·100² per output, does not.
-        const Matrix y = Matrix::Constant(out, n, -100);
+        // Each term δ·x = 1000 · 1e36 = 1e39 overflows, in whatever order the product sums them
+        // (with δ = 100 only the sum 8e38 would, and only before the 1/n: Eigen's blocking of
+        // the depth decides whether it does); the cost, ½·1000² per output, does not.
+        const Matrix y = Matrix::Constant(out, n, -1000);
         const LinearNet<float> before = net;
         const std::string message =
             message_of<nabla::NumericalError>([&] { net.train_step(x, y, ws, 0.1f); });
+        INFO(message);
         CHECK(contains(message, "a gradient is not finite"));
         CHECK(same_parameters(net, before));
     }
