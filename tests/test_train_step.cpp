@@ -236,8 +236,8 @@ TEST_CASE("train_step: a step near overflow is decided by the stored gradient", 
     }
     SECTION("a gradient that overflows: refused, the weights untouched") {
         // Each term δ·x = 1000 · 1e36 = 1e39 overflows, in whatever order the product sums them
-        // (with δ = 100 only the sum 8e38 would, and only before the 1/n: Eigen's blocking of
-        // the depth decides whether it does); the cost, ½·1000² per output, does not.
+        // (with δ = 100 the mean, 1e38, is finite, and only a partial sum before the 1/n could
+        // overflow); the cost, ½·1000² per output, does not.
         const Matrix y = Matrix::Constant(out, n, -1000);
         const LinearNet<float> before = net;
         const std::string message =
