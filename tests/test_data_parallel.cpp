@@ -317,8 +317,8 @@ TEST_CASE("data parallel: train_step folds each slice's step into W, as backward
 
 TEST_CASE("data parallel: a step near overflow is decided by the stored gradient",
           "[threads][train_step]") {
-    // One linear layer with W = 0 and b = 0: δ = a − y = −y, and each entry of δxᵀ over n
-    // identical samples is −n·y·x (see test_train_step.cpp for the single-threaded case).
+    // One linear layer with W = 0 and b = 0: δ = 2(a − y) = −2y, and each entry of δxᵀ over n
+    // identical samples is −2n·y·x (see test_train_step.cpp for the single-threaded case).
     using Net = nabla::Network<nabla::SquaredError,
                                nabla::Dense<float, dynamic, dynamic, nabla::Identity>>;
     using Matrix = Eigen::MatrixXf;
@@ -329,7 +329,7 @@ TEST_CASE("data parallel: a step near overflow is decided by the stored gradient
     nabla::DataParallel<Net> parallel(2);
 
     SECTION("too near to fold, finite: exactly backward() then update()") {
-        const Matrix y = Matrix::Constant(10, 8, -20);  // 8 · 20 · 1e36 = 1.6e38 < 3.4e38
+        const Matrix y = Matrix::Constant(10, 8, -20);  // 8 · 40 · 1e36 = 3.2e38 < 3.4e38
         Net reference = net;
         nabla::DataParallel<Net> reference_parallel(2);
         CHECK(parallel.train_step(net, x, y, 0.1f) == reference_parallel.backward(reference, x, y));
@@ -338,7 +338,7 @@ TEST_CASE("data parallel: a step near overflow is decided by the stored gradient
         CHECK(net.layer<0>().weights()(0, 0) < 0);
     }
     SECTION("a gradient that overflows: refused, the weights untouched") {
-        // Each term δ·x = 1000 · 1e36 overflows, in whatever order the product sums them.
+        // Each term δ·x = 2000 · 1e36 overflows, in whatever order the product sums them.
         const Matrix y = Matrix::Constant(10, 8, -1000);
         const Net before = net;
         CHECK(contains(message_of<nabla::NumericalError>(

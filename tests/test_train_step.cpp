@@ -206,9 +206,9 @@ TEST_CASE("train_step: a learning rate that is not positive and finite is refuse
     }
 }
 
-// One linear layer with W = 0 and b = 0: a = 0, so δ = a − y = −y exactly, and each entry of
-// δxᵀ summed over n identical samples is −n·y·x. That puts the size of the gradient, and so the
-// bound of the fold, in the test's hands.
+// One linear layer with W = 0 and b = 0: a = 0, so δ = 2(a − y) = −2y exactly (SquaredError),
+// and each entry of δxᵀ summed over n identical samples is −2n·y·x. That puts the size of the
+// gradient, and so the bound of the fold, in the test's hands.
 TEST_CASE("train_step: a step near overflow is decided by the stored gradient", "[train_step]") {
     using Matrix = Eigen::MatrixXf;
     constexpr Eigen::Index in = 24;
@@ -223,7 +223,7 @@ TEST_CASE("train_step: a step near overflow is decided by the stored gradient", 
     LinearNet<float>::Workspace<> ws;
 
     SECTION("too near to fold, finite: the stored step, exactly backward() then update()") {
-        // n·|δ|·|x| = 8 · 20 · 1e36 = 1.6e38: past a quarter of the largest float, yet finite.
+        // n·|δ|·|x| = 8 · 40 · 1e36 = 3.2e38: past a quarter of the largest float, yet finite.
         const Matrix y = Matrix::Constant(out, n, -20);
         LinearNet<float> reference = net;
         LinearNet<float>::Workspace<> reference_ws;
@@ -235,11 +235,70 @@ TEST_CASE("train_step: a step near overflow is decided by the stored gradient", 
         CHECK(net.layer<0>().weights()(0, 0) < 0);
     }
     SECTION("a gradient that overflows: refused, the weights untouched") {
-        // Each term δ·x = 1000 · 1e36 = 1e39 overflows, in whatever order the product sums them
+        // Each term δ·x = 2000 · 1e36 = 2e39 overflows, in whatever order the product sums them
         // (with δ = 100 the mean, 1e38, is finite, and only a partial sum before the 1/n could
-        // overflow); the cost, ½·1000² per output, does not.
+        // overflow); the cost, 1000² per output, does not.
         const Matrix y = Matrix::Constant(out, n, -1000);
         const LinearNet<float> before = net;
+        const std::string message =
+            message_of<nabla::NumericalError>([&] { net.train_step(x, y, ws, 0.1f); });
+        INFO(message);
+        CHECK(contains(message, "a gradient is not finite"));
+        CHECK(same_parameters(net, before));
+    }
+}
+
+// The check of a folded step reads the layer's δ, which the backward pass writes: it must read
+// this batch's. Each case first takes a step whose δ is exactly 0 in the same workspace, so a
+// check that read the δ of the step before would let the overflowing step through.
+TEST_CASE("train_step: each step is judged by its own batch's error terms and not the last one's",
+          "[train_step]") {
+    using Matrix = Eigen::MatrixXf;
+    constexpr Eigen::Index in = 24;
+    constexpr Eigen::Index n = 8;
+    const Matrix x = Matrix::Constant(in, n, 1e36f);
+
+    SECTION("the output layer, whose δ its backward() computes from ∂C/∂a") {
+        constexpr Eigen::Index out = 10;  // 10 + 24 + 8: a folded layer
+        LinearNet<float> net({in, out}, 1);
+        net.layer<0>().set_weights(Matrix::Zero(out, in));
+        net.layer<0>().set_bias(Eigen::VectorXf::Zero(out));
+        REQUIRE(net.layer<0>().folds_step<Matrix>(n));
+        LinearNet<float>::Workspace<> ws;
+        // a = 0 and y = 0: δ = 0, and the step changes nothing.
+        CHECK(net.train_step(x, Matrix::Zero(out, n), ws, 0.1f) == 0.0f);
+        const LinearNet<float> before = net;
+        // δ = 2(a − y) = 2000; each term δ·x = 2e39 overflows.
+        const std::string message = message_of<nabla::NumericalError>(
+            [&] { net.train_step(x, Matrix::Constant(out, n, -1000), ws, 0.1f); });
+        INFO(message);
+        CHECK(contains(message, "a gradient is not finite"));
+        CHECK(same_parameters(net, before));
+    }
+    SECTION("a hidden layer, below an output layer whose δ the loss gives") {
+        constexpr Eigen::Index hidden_size = 10;  // 10 + 24 + 8: folded
+        constexpr Eigen::Index classes = 4;       // 4 + 10 + 8: folded
+        using SoftmaxNet = nabla::Network<nabla::CrossEntropy, Hidden<float>,
+                                          nabla::Dense<float, dynamic, dynamic, nabla::Softmax>>;
+        SoftmaxNet net({in, hidden_size, classes}, 1);
+        // W¹ = 0 and b = 0: a¹ = tanh(0) = 0, zᴸ = 0 and every class has a = 1/4. Row 0 of Wᴸ
+        // is 1000, so δ¹ = (Wᴸ)ᵀδᴸ ⊙ tanh'(0) = 1000·δᴸ₀.
+        net.layer<0>().set_weights(Matrix::Zero(hidden_size, in));
+        net.layer<0>().set_bias(Eigen::VectorXf::Zero(hidden_size));
+        Matrix top = Matrix::Zero(classes, hidden_size);
+        top.row(0).setConstant(1000);
+        net.layer<1>().set_weights(top);
+        net.layer<1>().set_bias(Eigen::VectorXf::Zero(classes));
+        REQUIRE(net.layer<0>().folds_step<Matrix>(n));
+        SoftmaxNet::Workspace<> ws;
+        // y = a = 1/4 everywhere: δᴸ = (Σy)a − y = 0 exactly, so δ¹ = 0 and nothing changes.
+        net.train_step(x, Matrix::Constant(classes, n, 0.25f), ws, 0.1f);
+        const SoftmaxNet before = net;
+        CHECK(net.layer<0>().weights().isZero(0));
+        // Class 0: δᴸ₀ = 1/4 − 1, δ¹ = −750 in every entry, and each term δ¹·x = −7.5e38
+        // overflows; the cost, log 4, does not.
+        Matrix y = Matrix::Zero(classes, n);
+        y.row(0).setOnes();
         const std::string message =
             message_of<nabla::NumericalError>([&] { net.train_step(x, y, ws, 0.1f); });
         INFO(message);

@@ -39,7 +39,8 @@
 //     void descend(const Eigen::MatrixBase<In>& a_prev, const State& s, S learning_rate);
 //         // plain gradient descent without the gradient stored: train_step calls descend()
 //         // instead of backward(store_gradients) for layers where folds_step() is true, once
-//         // step_is_finite() has vouched for every such layer
+//         // step_is_finite(), asked when the whole backward pass has written every δ, has
+//         // vouched for every such layer
 //     template <class Init> void initialize(const Init&, std::size_t index, Rng&);
 //         // fills its parameters as layer `index` of its network (init.hpp)
 //     void write_attributes(Attributes&) const; static L from_spec(const LayerSpec&);
