@@ -145,8 +145,9 @@ inline int g_threads = 1;
 
 /// Takes `--threads N` out of argv into g_threads; 1 when absent. This is the one place a
 /// thread count enters the suite. nabla's threads split each batch (DataParallel); Eigen's own
-/// products stay on one thread unless Eigen is built with OpenMP, which is then held to 1 so
-/// that the two kinds of threads do not compete for the cores. Recorded in the run's context
+/// products stay on one thread unless Eigen is built with OpenMP, which is then held to 1, and
+/// so does a GEMM back end with threads of its own (oneDNN's OpenMP), so that the kinds of
+/// threads do not compete for the cores and N threads means N. Recorded in the run's context
 /// (console header, JSON "context") as "threads".
 inline int take_threads(int& argc, char** argv) {
     const std::optional<std::string> text = take_flag(argc, argv, "--threads");
@@ -158,6 +159,7 @@ inline int take_threads(int& argc, char** argv) {
         threads = int(*n);
     }
     Eigen::setNbThreads(1);
+    nabla::detail::set_backend_threads(1);
     g_threads = threads;
     return threads;
 }
@@ -168,6 +170,7 @@ inline int take_threads(int& argc, char** argv) {
 inline int run_benchmarks(int argc, char** argv, int threads) {
     benchmark::AddCustomContext("threads", std::to_string(threads));
     benchmark::AddCustomContext("eigen_simd", Eigen::SimdInstructionSetsInUse());
+    benchmark::AddCustomContext("gemm_backend", nabla::detail::gemm_backend_name);
     benchmark::AddCustomContext("flush_denormals", FlushDenormals::supported() ? "on" : "n/a");
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
@@ -212,13 +215,27 @@ public:
         }
     }
 
-    /// Runs every product once.
+    /// Runs every product once, as plain Eigen products.
     void run() {
         for (Layer& layer : m_layers) {
             layer.z.noalias() = layer.w * layer.a;
             if (!m_train) continue;
             layer.dw.noalias() = layer.delta * layer.a.transpose();
             if (layer.da.size() > 0) layer.da.noalias() = layer.w.transpose() * layer.delta;
+        }
+        benchmark::ClobberMemory();
+    }
+
+    /// Runs every product once through nabla's product helper, on the GEMM back end nabla was
+    /// built with (detail/gemm_backend.hpp).
+    void run_on_backend() {
+        using nabla::detail::gemm;
+        for (Layer& layer : m_layers) {
+            gemm(layer.z, layer.w, layer.a, Scalar(1), false);
+            if (!m_train) continue;
+            gemm(layer.dw, layer.delta, layer.a.transpose(), Scalar(1), false);
+            if (layer.da.size() > 0)
+                gemm(layer.da, layer.w.transpose(), layer.delta, Scalar(1), false);
         }
         benchmark::ClobberMemory();
     }
@@ -234,10 +251,11 @@ private:
 /// Times a GemmSet (see there) and reports it with the same counters as the step it bounds.
 template <class Scalar>
 void bm_gemm(benchmark::State& state, const std::vector<Eigen::Index>& sizes, Eigen::Index batch,
-             bool train, std::size_t first = 1, std::size_t last = 0) {
+             bool train, std::size_t first = 1, std::size_t last = 0, bool on_backend = false) {
     GemmSet<Scalar> gemms(sizes, batch, train, first, last);
-    gemms.run();  // warm: first touch of the outputs' pages stays out of the timing
-    for (auto _ : state) gemms.run();
+    const auto run = [&] { on_backend ? gemms.run_on_backend() : gemms.run(); };
+    run();  // warm: first touch of the outputs' pages stays out of the timing
+    for (auto _ : state) run();
     std::vector<Eigen::Index> part(sizes.begin() + std::ptrdiff_t(first) - 1,
                                    last ? sizes.begin() + std::ptrdiff_t(last) : sizes.end());
     const double flops = train ? train_step_flops(part, batch) : forward_flops(part, batch);
@@ -539,6 +557,14 @@ void register_network(const NetworkBench& bench, MakeNet make_net, GetData data)
             bm_gemm<Scalar>(state, sizes, batch, true);
             state.SetLabel("plain Eigen, the step's GEMMs");
         }, unit);
+        if (nabla::detail::backend_takes<Scalar>) {
+            add(p + "/train_step/gemm/" + nabla::detail::gemm_backend_name,
+                [=](benchmark::State& state) {
+                    bm_gemm<Scalar>(state, sizes, batch, true, 1, 0, true);
+                    state.SetLabel(std::string(nabla::detail::gemm_backend_name) +
+                                   ", the step's GEMMs");
+                }, unit);
+        }
     }
     add(p + "/train_step/adam", [=](benchmark::State& state) {
         const auto& d = data();

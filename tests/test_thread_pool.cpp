@@ -114,4 +114,23 @@ TEST_CASE("thread pool: fewer than one thread is a ConfigError", "[threads][erro
     CHECK_THROWS_AS(nabla::ThreadPool(-2), nabla::ConfigError);
 }
 
+TEST_CASE("thread pool: each part's products run on one thread of the GEMM back end",
+          "[threads]") {
+    // A back end with threads of its own (oneDNN's OpenMP under NABLA_GEMM=onednn) would run each
+    // part's products on every core: parts × cores threads on the cores. With the Eigen back end
+    // every product runs on its calling thread, and each count below is 1.
+    const int before = nabla::detail::set_backend_threads(3);
+    const int caller = nabla::detail::backend_threads();  // 3 where the back end has threads
+    {
+        nabla::ThreadPool pool(3);
+        for (int job = 0; job < 20; ++job) {
+            std::vector<int> seen(3, 0);
+            pool.run([&](int part) { seen[std::size_t(part)] = nabla::detail::backend_threads(); });
+            CHECK(seen == std::vector<int>{1, 1, 1});
+            CHECK(nabla::detail::backend_threads() == caller);  // the caller's own is put back
+        }
+    }
+    nabla::detail::set_backend_threads(before);
+}
+
 }  // namespace test_thread_pool

@@ -28,9 +28,11 @@ using namespace nabla::compare;
 
 /// Where the thread count goes in: nabla's steps split each batch across this many threads
 /// (DataParallel); Eigen's own products stay on one thread (they split only when Eigen is built
-/// with OpenMP, and nabla's threads already use the cores). Returns the threads nabla runs.
+/// with OpenMP, and nabla's threads already use the cores), and so do a GEMM back end's (oneDNN's
+/// OpenMP). Returns the threads nabla runs.
 int apply_threads(int threads) {
     Eigen::setNbThreads(1);
+    nabla::detail::set_backend_threads(1);
     return threads;
 }
 

@@ -34,7 +34,12 @@
 // The kernel path runs the very code Eigen's product runs, with the blocking sizes Eigen's own
 // computeProductBlockingSizes gives (called, not copied), so the result is the same bit for bit
 // and so is the speed.
+//
+// A back end chosen at configure time (detail/gemm_backend.hpp; -DNABLA_GEMM=onednn) takes the
+// kernel path's products of the scalar types it runs: the same products, another library's
+// kernel, the same result up to the rounding of its order of summation.
 
+#include <nabla/detail/gemm_backend.hpp>
 #include <nabla/error.hpp>
 
 #include <Eigen/Core>
@@ -236,10 +241,36 @@ void gemm_kernel(Eigen::MatrixBase<Dst>& dst, const Eigen::MatrixBase<Lhs>& lhs,
                  actual_alpha, blocking, nullptr);
 }
 
+/// dst = α·lhs·rhs, or dst += α·lhs·rhs when `accumulate`, by the back end's GEMM
+/// (detail/gemm_backend.hpp), for the operands GemmKernelFits admits: each operand's transpose
+/// or scalar factor is peeled off as Eigen's product does, and handed over as a flag and α.
+template <class Dst, class Lhs, class Rhs>
+void gemm_on_backend(Eigen::MatrixBase<Dst>& dst, const Eigen::MatrixBase<Lhs>& lhs,
+                     const Eigen::MatrixBase<Rhs>& rhs, typename Dst::Scalar alpha,
+                     bool accumulate) {
+    using Scalar = typename Dst::Scalar;
+    using LhsTraits = Eigen::internal::blas_traits<Lhs>;
+    using RhsTraits = Eigen::internal::blas_traits<Rhs>;
+    typename Eigen::internal::add_const_on_value_type<typename LhsTraits::ExtractType>::type a =
+        LhsTraits::extract(lhs.derived());
+    typename Eigen::internal::add_const_on_value_type<typename RhsTraits::ExtractType>::type b =
+        RhsTraits::extract(rhs.derived());
+    using A = typename Eigen::internal::remove_all<typename LhsTraits::ExtractType>::type;
+    using B = typename Eigen::internal::remove_all<typename RhsTraits::ExtractType>::type;
+    const Scalar actual_alpha =
+        alpha * LhsTraits::extractScalarFactor(lhs.derived()) *
+        RhsTraits::extractScalarFactor(rhs.derived());
+    backend_gemm((int(A::Flags) & Eigen::RowMajorBit) != 0, (int(B::Flags) & Eigen::RowMajorBit) != 0,
+                 dst.rows(), dst.cols(), a.cols(), actual_alpha, a.data(), a.outerStride(),
+                 b.data(), b.outerStride(), accumulate ? Scalar(1) : Scalar(0),
+                 dst.derived().data(), dst.derived().outerStride());
+}
+
 /// dst = α·lhs·rhs, or dst += α·lhs·rhs when `accumulate`, as `dst.noalias() = α * lhs * rhs`
-/// computes it (the same result bit for bit) but without heap allocations once the calling
-/// thread has run a product with blocks as large: Eigen's packing buffers come from a scratch
-/// area kept per thread (see the top of this file for which products take that path).
+/// computes it (the same result bit for bit, unless a back end takes it) but without heap
+/// allocations once the calling thread has run a product with blocks as large: Eigen's packing
+/// buffers come from a scratch area kept per thread (see the top of this file for which products
+/// take that path).
 ///
 ///     gemm(z, W, a, Scalar(1), false);                        // z = W a
 ///     gemm(dW, delta, a.transpose(), Scalar(1) / n, false);   // ∂C/∂W = (1/n) δ aᵀ
@@ -269,12 +300,15 @@ void gemm(Eigen::MatrixBase<Dst>& dst, const Eigen::MatrixBase<Lhs>& lhs,
         kernel = kernel && !eigen_splits_gemm<Traits, may_split>(rows, cols, depth);
 #endif
         if (kernel) {
-            if (!accumulate) {
-                if (dst.rows() != rows || dst.cols() != cols) dst.derived().resize(rows, cols);
-                dst.setZero();
-            }
+            if (!accumulate && (dst.rows() != rows || dst.cols() != cols))
+                dst.derived().resize(rows, cols);
             NABLA_ASSERT(dst.rows() == rows && dst.cols() == cols);
-            gemm_kernel(dst, lhs, rhs, alpha);
+            if constexpr (backend_takes<typename Dst::Scalar>) {
+                gemm_on_backend(dst, lhs, rhs, alpha, accumulate);  // β = 0 ignores dst
+            } else {
+                if (!accumulate) dst.setZero();
+                gemm_kernel(dst, lhs, rhs, alpha);
+            }
             return;
         }
     }

@@ -8,6 +8,7 @@
 // allocates nothing.
 
 #include <nabla/detail/format.hpp>
+#include <nabla/detail/gemm_backend.hpp>
 #include <nabla/error.hpp>
 
 #include <atomic>
@@ -58,7 +59,9 @@ inline void spin_wait(int round) {
 /// by the caller: on a machine whose cores are busy with other work, a job costs at worst about
 /// what it costs on one thread, rather than waiting for the scheduler to run the worker. The
 /// first exception a part throws is rethrown by run() after every part has finished. One job at
-/// a time: run() must not be called from two threads at once, nor from inside a job.
+/// a time: run() must not be called from two threads at once, nor from inside a job. Each part's
+/// matrix products run on one thread of the GEMM back end (detail/gemm_backend.hpp), so that a
+/// back end with threads of its own (oneDNN's OpenMP) does not put more threads on the cores.
 class ThreadPool {
 public:
     /// How long an idle worker keeps spinning for the next job before it sleeps: longer than the
@@ -108,6 +111,7 @@ public:
     template <class Job>
     void run(Job&& job) {
         using Callable = std::remove_reference_t<Job>;
+        const detail::OneBackendThread one_backend_thread;  // for the parts this thread runs
         m_job = const_cast<void*>(static_cast<const void*>(std::addressof(job)));
         m_call = [](void* f, int part) { (*static_cast<Callable*>(f))(part); };
         m_pending.store(m_size);
@@ -156,6 +160,7 @@ private:
     }
 
     void work(int part) {
+        detail::set_backend_threads(1);
         std::uint64_t seen = 0;
         for (;;) {
             seen = wait_for_job(seen);
