@@ -113,7 +113,12 @@ if [[ " ${phases[*]} " == *" asan "* ]]; then
     export LSAN_OPTIONS="log_path=$logs/lsan"
     start=$SECONDS
     asan_status=0
-    ctest --test-dir build-asan --output-on-failure -j"$jobs" || asan_status=$?
+    # All but one: the allocation count of gemm at W2's 1024-wide shapes runs its products
+    # unoptimised for about 170 s, most of this phase's time on two cores; the same gemm code
+    # runs under ASan in test_gemm and at W1's shapes in the allocation tests.
+    ctest --test-dir build-asan --output-on-failure -j"$jobs" \
+        -E '^allocations: gemm allocates nothing after one warm-up, W1 and W2 shapes$' ||
+        asan_status=$?
     summary+=("asan tests: $(elapsed "$start")")
     report "$logs" asan "$asan_status" || status=1
     unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS

@@ -204,41 +204,54 @@ void gemm_fallback(Eigen::MatrixBase<Dst>& dst, const Eigen::MatrixBase<Lhs>& lh
     }
 }
 
+/// The operands of α·lhs·rhs as Eigen's product sees them: each with any transpose or scalar
+/// factor peeled off (a, b, and whether each is stored row-major, i.e. transposed), and α times
+/// those factors.
+template <class Lhs, class Rhs>
+struct GemmOperands {
+    using Scalar = typename Lhs::Scalar;
+    using LhsTraits = Eigen::internal::blas_traits<Lhs>;
+    using RhsTraits = Eigen::internal::blas_traits<Rhs>;
+    using A = typename Eigen::internal::remove_all<typename LhsTraits::ExtractType>::type;
+    using B = typename Eigen::internal::remove_all<typename RhsTraits::ExtractType>::type;
+    /// True when a (or b) is stored row-major: the transpose of a column-major matrix.
+    static constexpr bool a_row_major = (int(A::Flags) & Eigen::RowMajorBit) != 0;
+    static constexpr bool b_row_major = (int(B::Flags) & Eigen::RowMajorBit) != 0;
+
+    /// Peels lhs and rhs; `alpha` is the caller's α.
+    GemmOperands(const Lhs& lhs, const Rhs& rhs, Scalar alpha)
+        : a(LhsTraits::extract(lhs)),
+          b(RhsTraits::extract(rhs)),
+          actual_alpha(alpha * LhsTraits::extractScalarFactor(lhs) *
+                       RhsTraits::extractScalarFactor(rhs)) {}
+
+    typename Eigen::internal::add_const_on_value_type<typename LhsTraits::ExtractType>::type a;
+    typename Eigen::internal::add_const_on_value_type<typename RhsTraits::ExtractType>::type b;
+    Scalar actual_alpha;  ///< α times the scalar factors peeled off lhs and rhs
+};
+
 /// Eigen's GEMM kernel on blocks packed into the thread's scratch: dst += α·lhs·rhs. Sizes are
 /// checked by the caller; dst is column-major with unit inner stride (GemmKernelFits).
 template <class Dst, class Lhs, class Rhs>
 void gemm_kernel(Eigen::MatrixBase<Dst>& dst, const Eigen::MatrixBase<Lhs>& lhs,
                  const Eigen::MatrixBase<Rhs>& rhs, typename Dst::Scalar alpha) {
     using Scalar = typename Dst::Scalar;
-    using LhsTraits = Eigen::internal::blas_traits<Lhs>;
-    using RhsTraits = Eigen::internal::blas_traits<Rhs>;
-    // The operands with any transpose or scalar factor peeled off, as Eigen's product sees them.
-    typename Eigen::internal::add_const_on_value_type<typename LhsTraits::ExtractType>::type a =
-        LhsTraits::extract(lhs.derived());
-    typename Eigen::internal::add_const_on_value_type<typename RhsTraits::ExtractType>::type b =
-        RhsTraits::extract(rhs.derived());
-    using A = typename Eigen::internal::remove_all<typename LhsTraits::ExtractType>::type;
-    using B = typename Eigen::internal::remove_all<typename RhsTraits::ExtractType>::type;
-    const Scalar actual_alpha =
-        alpha * LhsTraits::extractScalarFactor(lhs.derived()) *
-        RhsTraits::extractScalarFactor(rhs.derived());
-
-    constexpr int a_order = (int(A::Flags) & Eigen::RowMajorBit) ? Eigen::RowMajor
-                                                                   : Eigen::ColMajor;
-    constexpr int b_order = (int(B::Flags) & Eigen::RowMajorBit) ? Eigen::RowMajor
-                                                                   : Eigen::ColMajor;
+    using Operands = GemmOperands<Lhs, Rhs>;
+    const Operands op(lhs.derived(), rhs.derived(), alpha);
     // Result column-major with inner stride 1, as GemmKernelFits requires.
     using Product = Eigen::internal::general_matrix_matrix_product<
-        Eigen::Index, Scalar, a_order, bool(LhsTraits::NeedToConjugate), Scalar, b_order,
-        bool(RhsTraits::NeedToConjugate), Eigen::ColMajor, 1>;
+        Eigen::Index, Scalar, Operands::a_row_major ? Eigen::RowMajor : Eigen::ColMajor,
+        bool(Operands::LhsTraits::NeedToConjugate), Scalar,
+        Operands::b_row_major ? Eigen::RowMajor : Eigen::ColMajor,
+        bool(Operands::RhsTraits::NeedToConjugate), Eigen::ColMajor, 1>;
 
     const Eigen::Index rows = dst.rows();
     const Eigen::Index cols = dst.cols();
-    const Eigen::Index depth = a.cols();
+    const Eigen::Index depth = op.a.cols();
     GemmBlocking<Scalar, Scalar> blocking(rows, cols, depth);
-    Product::run(rows, cols, depth, a.data(), a.outerStride(), b.data(), b.outerStride(),
-                 dst.derived().data(), dst.derived().innerStride(), dst.derived().outerStride(),
-                 actual_alpha, blocking, nullptr);
+    Product::run(rows, cols, depth, op.a.data(), op.a.outerStride(), op.b.data(),
+                 op.b.outerStride(), dst.derived().data(), dst.derived().innerStride(),
+                 dst.derived().outerStride(), op.actual_alpha, blocking, nullptr);
 }
 
 /// dst = α·lhs·rhs, or dst += α·lhs·rhs when `accumulate`, by the back end's GEMM
@@ -249,21 +262,12 @@ void gemm_on_backend(Eigen::MatrixBase<Dst>& dst, const Eigen::MatrixBase<Lhs>& 
                      const Eigen::MatrixBase<Rhs>& rhs, typename Dst::Scalar alpha,
                      bool accumulate) {
     using Scalar = typename Dst::Scalar;
-    using LhsTraits = Eigen::internal::blas_traits<Lhs>;
-    using RhsTraits = Eigen::internal::blas_traits<Rhs>;
-    typename Eigen::internal::add_const_on_value_type<typename LhsTraits::ExtractType>::type a =
-        LhsTraits::extract(lhs.derived());
-    typename Eigen::internal::add_const_on_value_type<typename RhsTraits::ExtractType>::type b =
-        RhsTraits::extract(rhs.derived());
-    using A = typename Eigen::internal::remove_all<typename LhsTraits::ExtractType>::type;
-    using B = typename Eigen::internal::remove_all<typename RhsTraits::ExtractType>::type;
-    const Scalar actual_alpha =
-        alpha * LhsTraits::extractScalarFactor(lhs.derived()) *
-        RhsTraits::extractScalarFactor(rhs.derived());
-    backend_gemm((int(A::Flags) & Eigen::RowMajorBit) != 0, (int(B::Flags) & Eigen::RowMajorBit) != 0,
-                 dst.rows(), dst.cols(), a.cols(), actual_alpha, a.data(), a.outerStride(),
-                 b.data(), b.outerStride(), accumulate ? Scalar(1) : Scalar(0),
-                 dst.derived().data(), dst.derived().outerStride());
+    using Operands = GemmOperands<Lhs, Rhs>;
+    const Operands op(lhs.derived(), rhs.derived(), alpha);
+    backend_gemm(Operands::a_row_major, Operands::b_row_major, dst.rows(), dst.cols(),
+                 op.a.cols(), op.actual_alpha, op.a.data(), op.a.outerStride(), op.b.data(),
+                 op.b.outerStride(), accumulate ? Scalar(1) : Scalar(0), dst.derived().data(),
+                 dst.derived().outerStride());
 }
 
 /// dst = α·lhs·rhs, or dst += α·lhs·rhs when `accumulate`, as `dst.noalias() = α * lhs * rhs`

@@ -13,10 +13,11 @@
 // Cᵀ = α·op(B)ᵀ·op(A)ᵀ + β·Cᵀ: the operands swap places, and each one's transposition flag is
 // whether it is stored row-major (a .transpose() of a column-major matrix).
 //
-// Allocation: dnnl_sgemm takes its packing buffer from the heap on every call (one
-// posix_memalign, 74 KB to 2 MB at the W1 and W2 shapes, freed before it returns), and its
-// public API has no way to hand it one. nabla's own buffers and Eigen's are still sized once;
-// the allocation tests count those, and with this back end they cannot count oneDNN's.
+// Allocation: dnnl_sgemm allocates on every call: its packing buffer (one posix_memalign, 74 KB
+// to 2 MB at the W1 and W2 shapes) and 2 or 3 small objects through operator new, all freed
+// before it returns. Its public API has no way to hand it memory. So with this back end a
+// training step allocates, which nabla's own code and Eigen's kernel never do; the allocation
+// tests (test_allocations*) hold for the Eigen back end only.
 //
 // Threads: oneDNN runs each product on the calling thread's OpenMP team, whose size is that
 // thread's omp_get_max_threads(). nabla's own threads (ThreadPool, so DataParallel and fit() with
