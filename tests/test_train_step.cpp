@@ -92,6 +92,17 @@ void check_mixed_net_step() {
     check_same_step(folded, stored, x, y, Scalar(0.3));
 }
 
+/// Runs `step` (a train_step on `net`) and checks that it is refused as a gradient that is not
+/// finite, with every parameter of `net` as it was before.
+template <class Net, class Step>
+void check_refused_untouched(Net& net, Step&& step) {
+    const Net before = net;
+    const std::string message = message_of<nabla::NumericalError>(step);
+    INFO(message);
+    CHECK(contains(message, "a gradient is not finite"));
+    CHECK(same_parameters(net, before));
+}
+
 }  // namespace
 
 TEST_CASE("train_step: a folded step is backward() then update() up to its rounding",
@@ -239,12 +250,7 @@ TEST_CASE("train_step: a step near overflow is decided by the stored gradient", 
         // (with δ = 100 the mean, 1e38, is finite, and only a partial sum before the 1/n could
         // overflow); the cost, 1000² per output, does not.
         const Matrix y = Matrix::Constant(out, n, -1000);
-        const LinearNet<float> before = net;
-        const std::string message =
-            message_of<nabla::NumericalError>([&] { net.train_step(x, y, ws, 0.1f); });
-        INFO(message);
-        CHECK(contains(message, "a gradient is not finite"));
-        CHECK(same_parameters(net, before));
+        check_refused_untouched(net, [&] { net.train_step(x, y, ws, 0.1f); });
     }
 }
 
@@ -267,13 +273,9 @@ TEST_CASE("train_step: each step is judged by its own batch's error terms and no
         LinearNet<float>::Workspace<> ws;
         // a = 0 and y = 0: δ = 0, and the step changes nothing.
         CHECK(net.train_step(x, Matrix::Zero(out, n), ws, 0.1f) == 0.0f);
-        const LinearNet<float> before = net;
         // δ = 2(a − y) = 2000; each term δ·x = 2e39 overflows.
-        const std::string message = message_of<nabla::NumericalError>(
-            [&] { net.train_step(x, Matrix::Constant(out, n, -1000), ws, 0.1f); });
-        INFO(message);
-        CHECK(contains(message, "a gradient is not finite"));
-        CHECK(same_parameters(net, before));
+        check_refused_untouched(
+            net, [&] { net.train_step(x, Matrix::Constant(out, n, -1000), ws, 0.1f); });
     }
     SECTION("a hidden layer, below an output layer whose δ the loss gives") {
         constexpr Eigen::Index hidden_size = 10;  // 10 + 24 + 8: folded
@@ -293,17 +295,12 @@ TEST_CASE("train_step: each step is judged by its own batch's error terms and no
         SoftmaxNet::Workspace<> ws;
         // y = a = 1/4 everywhere: δᴸ = (Σy)a − y = 0 exactly, so δ¹ = 0 and nothing changes.
         net.train_step(x, Matrix::Constant(classes, n, 0.25f), ws, 0.1f);
-        const SoftmaxNet before = net;
         CHECK(net.layer<0>().weights().isZero(0));
         // Class 0: δᴸ₀ = 1/4 − 1, δ¹ = −750 in every entry, and each term δ¹·x = −7.5e38
         // overflows; the cost, log 4, does not.
         Matrix y = Matrix::Zero(classes, n);
         y.row(0).setOnes();
-        const std::string message =
-            message_of<nabla::NumericalError>([&] { net.train_step(x, y, ws, 0.1f); });
-        INFO(message);
-        CHECK(contains(message, "a gradient is not finite"));
-        CHECK(same_parameters(net, before));
+        check_refused_untouched(net, [&] { net.train_step(x, y, ws, 0.1f); });
     }
 }
 
