@@ -315,6 +315,56 @@ TEST_CASE("data parallel: train_step folds each slice's step into W, as backward
     }
 }
 
+TEST_CASE("data parallel: train_step cuts each layer's columns between the threads",
+          "[threads][train_step]") {
+    // Layers of 40, 70 and 40 inputs, cut at multiples of 16 columns: with three threads at
+    // 0, 16, 16, 40 / 0, 16, 32, 70 / 0, 16, 16, 40 (a part may be empty), with two at 0, 16,
+    // 40 / 0, 32, 70 / 0, 16, 40. Every column must take every shard's δ aᵀ exactly once, and
+    // the bias every shard's Σδ once.
+    const auto x = random_matrix<Eigen::MatrixXd>(40, 13, 33);
+    const auto y = one_hot_targets<Eigen::MatrixXd>(3, 13);
+    const auto check = [&](const auto& start) {
+        using Net = std::decay_t<decltype(start)>;
+        for (const int threads : {2, 3}) {
+            CAPTURE(threads);
+            Net folded = start;
+            Net stored = start;
+            nabla::DataParallel<Net> parallel(threads);
+            const double cost = parallel.train_step(folded, x, y, 0.3);
+            CHECK(cost == parallel.backward(stored, x, y));
+            parallel.update(stored, 0.3);
+            stored.for_each_layer([&](const auto& layer, auto i) {
+                CAPTURE(static_cast<std::size_t>(i));
+                CHECK(relative_difference(folded.layer(i).weights(), layer.weights()) <=
+                      tolerance);
+                CHECK(relative_difference(folded.layer(i).bias(), layer.bias()) <= tolerance);
+            });
+        }
+    };
+    SECTION("layer types fixed at compile time") { check(StaticNet({40, 70, 40, 3}, 8)); }
+    SECTION("layers chosen at run time (DynamicNetwork)") {
+        check(DynamicNet({40, 70, 40, 3}, {nabla::ReLU{}, nabla::Tanh{}, nabla::Identity{}}, 8));
+    }
+}
+
+TEST_CASE("data parallel: a folded step never reads the gradient array", "[threads][train_step]") {
+    // Every layer here folds, so no entry of the first shard's gradient array is written or
+    // read by train_step: filled with NaN, it leaves the step what it was.
+    const StaticNet start({30, 20, 12, 5}, 6);
+    const auto x = random_matrix<Eigen::MatrixXd>(30, 12, 35);
+    const auto y = one_hot_targets<Eigen::MatrixXd>(5, 12);
+    StaticNet poisoned = start;
+    StaticNet clean = start;
+    nabla::DataParallel<StaticNet> parallel(2);
+    nabla::DataParallel<StaticNet> reference(2);
+    parallel.train_step(poisoned, x, y, 0.1);
+    reference.train_step(clean, x, y, 0.1);
+    REQUIRE(same_parameters(poisoned, clean));
+    parallel.gradients().gradient_vector().setConstant(std::numeric_limits<double>::quiet_NaN());
+    CHECK(parallel.train_step(poisoned, x, y, 0.1) == reference.train_step(clean, x, y, 0.1));
+    CHECK(same_parameters(poisoned, clean));
+}
+
 TEST_CASE("data parallel: a step near overflow is decided by the stored gradient",
           "[threads][train_step]") {
     // One linear layer with W = 0 and b = 0: δ = 2(a − y) = −2y, and each entry of δxᵀ over n

@@ -140,6 +140,9 @@ public:
                                 Scalar learning_rate) const = 0;
     virtual void descend(const In& input, const StateModel<Scalar>& state,
                          Scalar learning_rate) = 0;
+    virtual bool folds_parts(Eigen::Index batch) const = 0;
+    virtual void descend_part(const In& input, const StateModel<Scalar>& state, Scalar step,
+                              int part, int parts) = 0;
     virtual void initialize(const ErasedInit<Scalar>& init, std::size_t index, Rng& rng) = 0;
     virtual void set_number(int number) = 0;
 };
@@ -229,6 +232,17 @@ public:
     void descend(const In& input, const StateModel<Scalar>& state, Scalar learning_rate) override {
         if constexpr (can_descend_v<L, In>)
             m_layer.descend(input, own(state), learning_rate);
+    }
+    bool folds_parts(Eigen::Index batch) const override {
+        if constexpr (can_descend_parts_v<L, In>)
+            return m_layer.template folds_parts<In>(batch);
+        else
+            return false;
+    }
+    void descend_part(const In& input, const StateModel<Scalar>& state, Scalar step, int part,
+                      int parts) override {
+        if constexpr (can_descend_parts_v<L, In>)
+            m_layer.descend_part(input, own(state), step, part, parts);
     }
     void initialize(const ErasedInit<Scalar>& init, std::size_t index, Rng& rng) override {
         initialize_layer(m_layer, init, index, rng);
@@ -587,6 +601,18 @@ public:
     void descend(const Eigen::MatrixBase<Input>& input, const AnyLayerState<Scalar>& state,
                  Scalar learning_rate) {
         m_model->descend(typename Model::In(input.derived()), *state.erased(), learning_rate);
+    }
+    /// True when DataParallel folds the held layer's step in parts.
+    template <class Input>
+    bool folds_parts(Eigen::Index batch) const {
+        return m_model->folds_parts(batch);
+    }
+    /// Part `part` of `parts` of the held layer's folded step.
+    template <class Input>
+    void descend_part(const Eigen::MatrixBase<Input>& input, const AnyLayerState<Scalar>& state,
+                      Scalar step, int part, int parts) {
+        m_model->descend_part(typename Model::In(input.derived()), *state.erased(), step, part,
+                              parts);
     }
 
 private:

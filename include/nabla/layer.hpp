@@ -41,6 +41,13 @@
 //         // instead of backward(store_gradients) for layers where folds_step() is true, once
 //         // step_is_finite(), asked when the whole backward pass has written every δ, has
 //         // vouched for every such layer
+//     bool folds_parts<In>(Eigen::Index batch) const;
+//     void descend_part(const Eigen::MatrixBase<In>& a_prev, const State& s, S step,
+//                       int part, int parts);
+//         // part `part` of `parts` of descend(), the step size η/n given, the parts disjoint
+//         // in memory: DataParallel's threads each fold every shard's step into their own
+//         // part, for layers where folds_parts() is true (once step_is_finite() has vouched
+//         // for each shard)
 //     template <class Init> void initialize(const Init&, std::size_t index, Rng&);
 //         // fills its parameters as layer `index` of its network (init.hpp)
 //     void write_attributes(Attributes&) const; static L from_spec(const LayerSpec&);
@@ -169,6 +176,13 @@ struct CanDescend<L, In,
                   std::void_t<decltype(std::declval<const L&>().template folds_step<In>(
                       Eigen::Index(1)))>> : std::true_type {};
 
+template <class L, class In, class = void>
+struct CanDescendParts : std::false_type {};
+template <class L, class In>
+struct CanDescendParts<L, In,
+                       std::void_t<decltype(std::declval<const L&>().template folds_parts<In>(
+                          Eigen::Index(1)))>> : std::true_type {};
+
 template <class L, class = void>
 struct HasActivationPointer : std::false_type {};
 template <class L>
@@ -210,6 +224,11 @@ inline constexpr bool has_activation_v = detail::HasActivation<L>::value;
 /// True when L folds a plain gradient-descent step into its parameters for inputs of type In.
 template <class L, class In>
 inline constexpr bool can_descend_v = detail::CanDescend<L, In>::value;
+
+/// True when DataParallel can fold L's step into its parameters in parts, one per thread, for
+/// inputs of type In.
+template <class L, class In>
+inline constexpr bool can_descend_parts_v = detail::CanDescendParts<L, In>::value;
 
 namespace detail {
 

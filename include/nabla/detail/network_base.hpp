@@ -12,11 +12,13 @@
 #include <nabla/parameters.hpp>
 
 #include <Eigen/Core>
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 namespace nabla::detail {
 
@@ -298,6 +300,98 @@ public:
         return c;
     }
 
+    /// What DataParallel needs of one shard's pass for a folded step (run_shard_pass()).
+    struct ShardPass {
+        Scalar cost = 0;           ///< C over the shard.
+        Scalar stored_extent = 0;  ///< max |entry| of the gradients it stored (NaN, ∞ if so).
+        bool folds_finite = true;  ///< Every folded layer's share of the step is known finite.
+        bool folds_harmless = true;  ///< ... and too small to need the parameters read.
+    };
+
+    /// ANDs into plan[i] whether DataParallel folds layer i's step in parts (folds_parts) for a
+    /// shard of ws's batch size; asked for the smallest and the largest shard, so that every
+    /// shard of a batch agrees. `plan` holds a char per layer, each 1 before the first call.
+    template <class Workspace>
+    void plan_part_folds(const Workspace& ws, std::vector<char>& plan) const {
+        derived().for_each_layer([&](const auto& layer, auto i) {
+            with_input(ws, ws.input(), i, [&](const auto& input) {
+                char& folds = plan[std::size_t(i)];
+                folds = char(folds && folds_parts(layer, input));
+            });
+        });
+    }
+
+    /// One shard's forward and backward passes (ws.input() filled, ws prepared) for a step
+    /// DataParallel folds: ∂C/∂W is stored only for layers the plan does not fold, and each
+    /// folded layer's share of the step is bounded, at the shard's rate `share_rate` (η times
+    /// the shard count times the shard's share of the batch, so that the shares' sum keeps
+    /// every single bound).
+    template <class Workspace, class Y>
+    ShardPass run_shard_pass(Workspace& ws, const Eigen::MatrixBase<Y>& y,
+                             const std::vector<char>& plan, Scalar share_rate) const {
+        ShardPass pass;
+        pass.cost = backward_pass(ws, ws.input(), y, [&](const auto&, auto i, const auto&) {
+            return plan[std::size_t(i)] == 0;
+        });
+        derived().for_each_layer([&](const auto& layer, auto i) {
+            if (plan[std::size_t(i)] == 0) {
+                const Eigen::Index offset = ws.record(std::size_t(i)).offset;
+                const Scalar extent =
+                    max_abs(ws.gradient_vector().segment(offset, layer.parameter_count()));
+                // Written out, not std::max: a NaN extent must win and then stay.
+                if (!(extent <= pass.stored_extent) && !std::isnan(pass.stored_extent))
+                    pass.stored_extent = extent;
+                return;
+            }
+            with_input(ws, ws.input(), i, [&](const auto& input) {
+                if constexpr (can_descend_v<std::decay_t<decltype(layer)>,
+                                            std::decay_t<decltype(input)>>) {
+                    pass.folds_finite = pass.folds_finite &&
+                                        layer.step_is_finite(input, ws.layer(i), share_rate);
+                    pass.folds_harmless =
+                        pass.folds_harmless &&
+                        step_is_harmless(layer, input, ws.layer(i), share_rate);
+                }
+            });
+        });
+        return pass;
+    }
+
+    /// True when every parameter of the layers the plan folds is at most a quarter of the
+    /// largest finite number (read only when a shard's step was not harmless).
+    bool folded_parameters_bounded(const std::vector<char>& plan) const {
+        bool bounded = true;
+        derived().for_each_layer([&](const auto& layer, auto i) {
+            bounded = bounded && (plan[std::size_t(i)] == 0 || parameters_bounded(layer));
+        });
+        return bounded;
+    }
+
+    /// Part `part` of `parts` of DataParallel's folded step: every layer the plan folds takes
+    /// its part of W ← W − step Σₜ δₜ aₜᵀ (and of b) from each shard's workspace in turn.
+    template <class Workspaces>
+    void descend_part(const Workspaces& shards, const std::vector<char>& plan, Scalar step,
+                      int part, int parts) {
+        derived().for_each_layer([&](auto& layer, auto i) {
+            if (plan[std::size_t(i)] == 0)
+                return;
+            for (const auto& ws : shards) {
+                with_input(ws, ws.input(), i, [&](const auto& input) {
+                    descend_part_of(layer, input, ws.layer(i), step, part, parts);
+                });
+            }
+        });
+    }
+
+    /// Stores, from the δ already in ws, the gradients of the layers the plan folds: a shard
+    /// whose folded step was refused then holds its whole gradient, for the usual check.
+    template <class Workspace>
+    void store_planned(Workspace& ws, const std::vector<char>& plan) const {
+        store_skipped(ws, ws.input(), [&](const auto&, auto i, const auto&) {
+            return plan[std::size_t(i)] != 0;
+        });
+    }
+
 private:
     const Derived& derived() const { return static_cast<const Derived&>(*this); }
     Derived& derived() { return static_cast<Derived&>(*this); }
@@ -346,6 +440,24 @@ private:
             return false;
     }
 
+    // True when DataParallel folds layer's step in parts for this input.
+    template <class Layer, class Input>
+    static bool folds_parts(const Layer& layer, const Input& input) {
+        if constexpr (can_descend_v<Layer, Input> && can_descend_parts_v<Layer, Input>)
+            return layer.template folds_parts<Input>(input.cols());
+        else
+            return false;
+    }
+
+    // Part `part` of `parts` of layer's folded step; called only where folds_parts() is true.
+    // Static for the reason descend_folded() is.
+    template <class Layer, class Input, class State>
+    static void descend_part_of(Layer& layer, const Input& input, const State& state,
+                                Scalar step, int part, int parts) {
+        if constexpr (can_descend_parts_v<Layer, Input>)
+            layer.descend_part(input, state, step, part, parts);
+    }
+
     // layer's folded step for this input; called only where folds() is true. The layer is a
     // parameter here so that the call stays dependent: inside a lambda nested in the per-layer
     // one, clang looks up `layer.descend` when the outer lambda is instantiated, even in a
@@ -357,15 +469,31 @@ private:
     }
 
     // True when layer's folded step for this input is known to stay finite: the step from its
-    // δ and aˡ⁻¹ (step_is_finite), and the parameters it is added to (parameters_bounded). A
-    // static helper for the reason descend_folded() is one.
+    // δ and aˡ⁻¹ (step_is_finite), and the parameters it is added to, which are read only when
+    // the step is not harmless (step_is_harmless). A static helper for the reason
+    // descend_folded() is one.
     template <class Layer, class Input, class State>
     static bool folded_bounded(const Layer& layer, const Input& input, const State& state,
                                Scalar learning_rate) {
         if constexpr (can_descend_v<Layer, Input>)
-            return layer.step_is_finite(input, state, learning_rate) && parameters_bounded(layer);
+            return layer.step_is_finite(input, state, learning_rate) &&
+                   (step_is_harmless(layer, input, state, learning_rate) ||
+                    parameters_bounded(layer));
         else
             return false;
+    }
+
+    // True when layer's folded step is so small that no finite parameter can be carried past
+    // the largest finite number (harmless_change), so that the parameters need not be read: a
+    // pass over W as long as the step's products. step_is_finite() at a rate K = 8/ε times η
+    // vouches for it: it keeps D·max(A, 1)·Kη ≤ max/4 (D, A the extents of δ and aˡ⁻¹), and
+    // each increment, at most e·η·D·max(A, 1) (finite_step.hpp), is then below max·ε/8 for any
+    // K ≥ 2e/ε. Kη overflowing, or a layer's bound not reached, means "not known".
+    template <class Layer, class Input, class State>
+    static bool step_is_harmless(const Layer& layer, const Input& input, const State& state,
+                                 Scalar learning_rate) {
+        const Scalar k = Scalar(8) / Eigen::NumTraits<Scalar>::epsilon();
+        return layer.step_is_finite(input, state, learning_rate * k);
     }
 
     // train_step on the batch x (ws prepared for it). The step is folded into W layer by layer
@@ -405,14 +533,8 @@ private:
         }
         // A NaN or infinity somewhere, or values too near overflow to tell: store every
         // gradient, and let the usual check refuse the step with its usual message.
-        derived().for_each_layer_reverse([&](const auto& layer, auto i) {
-            with_input(ws, x, i, [&](const auto& input) {
-                if (!folds(layer, input))
-                    return;
-                BackwardPass how;
-                how.delta_given = true;  // δ is in the state already
-                layer.backward(input, ws.layer(i), how);
-            });
+        store_skipped(ws, x, [](const auto& layer, auto, const auto& input) {
+            return folds(layer, input);
         });
         ws.set_has_gradients(true);
         check_finite(c, ws, where);
@@ -420,6 +542,22 @@ private:
         descend_stored(ws, learning_rate);
         ws.set_has_gradients(false);
         return c;
+    }
+
+    // Stores ∂C/∂W and ∂C/∂b, from the δ already in ws, for the layers whose backward pass
+    // skipped them (skipped(layer, i, aˡ⁻¹) is true).
+    template <class Workspace, class X, class Skipped>
+    void store_skipped(Workspace& ws, const Eigen::MatrixBase<X>& x,
+                       const Skipped& skipped) const {
+        derived().for_each_layer_reverse([&](const auto& layer, auto i) {
+            with_input(ws, x, i, [&](const auto& input) {
+                if (!skipped(layer, i, input))
+                    return;
+                BackwardPass how;
+                how.delta_given = true;  // δ is in the state already
+                layer.backward(input, ws.layer(i), how);
+            });
+        });
     }
 
     // True when every parameter of `layer` is at most a quarter of the largest finite number:

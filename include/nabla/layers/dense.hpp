@@ -287,6 +287,13 @@ public:
             outputs(), inputs(), batch);
     }
 
+    /// True when DataParallel folds this layer's step into W in parts (descend_part()) for
+    /// shards of `batch` samples: whenever train_step would fold it (folds_step()).
+    template <class Input>
+    bool folds_parts(Eigen::Index batch) const {
+        return folds_step<Input>(batch);
+    }
+
     /// True when descend() is known to add only finite increments to W and b, judged from the
     /// extents of δ and aˡ⁻¹ (detail/finite_step.hpp); false means "not known".
     template <class Input, int Batch>
@@ -305,6 +312,29 @@ public:
         const Scalar step = learning_rate / Scalar(state.delta.cols());
         detail::product(m_weights, state.delta, input.transpose(), -step, true);  // (3), (6) in W
         detail::row_sum(m_bias, state.delta, -step, true);                        // (2), (5) in b
+    }
+
+    /// Part `part` of `parts` of descend(), with the step size η/n given: W ← W − (η/n) δ aᵀ
+    /// on the columns of W from cut(part) to cut(part + 1), and b with part 0. DataParallel's
+    /// threads each fold every shard's δ and aˡ⁻¹ into their own part, so that the batch's
+    /// ∂C/∂W is never stored, summed or read back. Whole columns, because they are whole
+    /// stretches of memory: cut by rows, two cores writing the two halves of each column ran no
+    /// faster than one (the cores' prefetchers fetch into each other's half). Cuts fall on
+    /// multiples of 16 columns, whole cache lines for any layer size.
+    template <class Input, int Batch>
+    void descend_part(const Eigen::MatrixBase<Input>& input, const State<Batch>& state,
+                      Scalar step, int part, int parts) {
+        const auto cut = [&](int p) {
+            return p == parts ? inputs() : inputs() * p / parts / 16 * 16;
+        };
+        const Eigen::Index first = cut(part);
+        const Eigen::Index count = cut(part + 1) - first;
+        if (count > 0) {
+            detail::product(m_weights.middleCols(first, count), state.delta,
+                            input.middleRows(first, count).transpose(), -step, true);
+        }
+        if (part == 0)
+            detail::row_sum(m_bias, state.delta, -step, true);
     }
 
     /// "Dense layer 2" (or "Dense layer" when the layer is not in a network), for messages.

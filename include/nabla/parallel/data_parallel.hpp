@@ -66,6 +66,8 @@ public:
           m_cost(static_cast<std::size_t>(threads), Scalar(0)),
           m_extent(static_cast<std::size_t>(threads), Scalar(0)),
           m_finite(static_cast<std::size_t>(threads), 1),
+          m_fold_finite(static_cast<std::size_t>(threads), 1),
+          m_fold_harmless(static_cast<std::size_t>(threads), 1),
           m_seed(seed) {}
 
     /// Writes the shards' generators (dropout masks) and which batch sizes they are cut for,
@@ -155,18 +157,45 @@ public:
                       Scalar learning_rate, const Where& where) {
         detail::check_positive_option("DataParallel::train_step", "the learning rate",
                                       double(learning_rate));
-        Shards& set = shard_passes(net, x, y);
+        net.check_inputs(x);
+        net.check_targets(y, x.cols());
+        prepare(net, x.cols());
+        Shards& set = *m_current;
+        // Each shard's forward and backward passes, ∂C/∂W stored only where the step is not
+        // folded (set.plan).
+        m_pool.run([&](int part) {
+            if (part >= set.count) return;
+            const std::size_t t = static_cast<std::size_t>(part);
+            Workspace& ws = set.workspaces[t];
+            const Eigen::Index first = set.begin[t];
+            ws.input() = x.middleCols(first, ws.batch_size());
+            const Scalar share_rate = learning_rate * Scalar(set.count) * weight(set, t);
+            const auto pass =
+                net.run_shard_pass(ws, y.middleCols(first, ws.batch_size()), set.plan, share_rate);
+            m_cost[t] = pass.cost;
+            m_extent[t] = pass.stored_extent;
+            m_fold_finite[t] = pass.folds_finite;
+            m_fold_harmless[t] = pass.folds_harmless;
+        });
         const Scalar cost = batch_cost(set);
-        if (std::isfinite(cost) && sum_is_finite(set, learning_rate)) {
+        if (std::isfinite(cost) && folds_are_finite(net, set) && sum_is_finite(set, learning_rate)) {
+            // Each thread its part of every folded layer, summing the shards' δ aᵀ into W,
+            // and its range of the stored layers' gradients.
+            const Scalar step = learning_rate / Scalar(set.batch);
             m_pool.run([&](int part) {
+                net.descend_part(set.workspaces, set.plan, step, part, threads());
                 const auto [first, size] = range(part, set);
-                descend(net, set, first, size, learning_rate, set.count);
+                descend(net, set, first, size, learning_rate, set.count, true);
             });
             set.workspaces.front().set_has_gradients(false);  // it holds the first shard's only
             return cost;
         }
-        // A NaN or infinity somewhere, or values too near overflow to tell: sum the gradients
-        // and let the usual check refuse the step with its usual message.
+        // A NaN or infinity somewhere, or values too near overflow to tell: store the folded
+        // layers' gradients too, sum them, and let the usual check refuse the step with its
+        // usual message.
+        m_pool.run([&](int part) {
+            if (part < set.count) net.store_planned(set.workspaces[std::size_t(part)], set.plan);
+        });
         m_pool.run([&](int part) {
             const auto [first, size] = range(part, set);
             m_finite[std::size_t(part)] = reduce(set, first, size);
@@ -215,6 +244,7 @@ private:
         int count = 0;                     // min(threads, batch)
         std::vector<Workspace> workspaces;
         std::vector<Eigen::Index> begin;   // shard t holds columns [begin[t], begin[t] + size)
+        std::vector<char> plan;            // per layer: train_step folds its step in parts
         long long last_used = 0;
         std::size_t id = 0;                // which of the two sets, for the seeds
     };
@@ -279,6 +309,9 @@ private:
             set.workspaces[t].prepare(net, size);
             first += size;
         }
+        set.plan.assign(std::size_t(net.layer_count()), 1);
+        net.plan_part_folds(set.workspaces.front(), set.plan);
+        net.plan_part_folds(set.workspaces.back(), set.plan);
         seed_shards(set);
     }
 
@@ -332,6 +365,18 @@ private:
         return Scalar(set.workspaces[t].batch_size()) / Scalar(set.batch);
     }
 
+    // True when every shard vouched for its share of each folded layer's step, and the
+    // parameters those steps are added to can take them: read only when a share was not
+    // harmless.
+    bool folds_are_finite(const Net& net, const Shards& set) const {
+        bool harmless = true;
+        for (std::size_t t = 0; t < std::size_t(set.count); ++t) {
+            if (!m_fold_finite[t]) return false;
+            harmless = harmless && m_fold_harmless[t];
+        }
+        return harmless || net.folded_parameters_bounded(set.plan);
+    }
+
     // True when every shard's gradient is finite and Σₜ (nₜ/n)·max|gₜ|, times max(η, 1), is
     // below a quarter of the largest finite number: then the weighted sum and η times it are
     // finite, entry by entry; and when η times it is so small that p minus it stays finite
@@ -358,11 +403,13 @@ private:
     }
 
     // p ← p − η Σₜ (nₜ/n) gₜ over entries [first, first + size) of the parameter list, summing
-    // the first `shards` shards' gradients (1: the first shard's holds the sum already).
+    // the first `shards` shards' gradients (1: the first shard's holds the sum already). With
+    // `stored_only`, the layers the plan folds are left out: Net::descend_part() does those.
     void descend(Net& net, const Shards& set, Eigen::Index first, Eigen::Index size,
-                 Scalar learning_rate, int shards) {
+                 Scalar learning_rate, int shards, bool stored_only = false) {
         const Eigen::Index end = first + size;
         for_each_parameter(net, [&](auto& block, const ParameterInfo& info) {
+            if (stored_only && set.plan[info.layer] != 0) return;  // folded in parts
             const Eigen::Index from = std::max(first, info.offset);
             const Eigen::Index to = std::min(end, info.offset + Eigen::Index(block.size()));
             if (from >= to) return;
@@ -388,6 +435,8 @@ private:
     std::vector<Scalar> m_cost;    // Cₜ, the mean cost over shard t
     std::vector<Scalar> m_extent;  // max |∂Cₜ/∂p| over shard t's gradient
     std::vector<char> m_finite;    // per part: its range of the summed gradient
+    std::vector<char> m_fold_finite;    // per shard: its shares of the folded steps are finite
+    std::vector<char> m_fold_harmless;  // ... and harmless (ShardPass)
     std::uint64_t m_seed;
 };
 
