@@ -576,4 +576,38 @@ void register_network(const NetworkBench& bench, MakeNet make_net, GetData data)
     }, unit);
 }
 
+/// Registers the double-precision line of a workload under bench.prefix ("W1/double"): the
+/// train step, its GEMMs, and the step split across --threads. Fewer lines than
+/// register_network: each instantiation of a network type costs compile time, and these are the
+/// figures the performance table reads in double.
+template <class Net, class MakeNet, class GetData>
+void register_double_steps(const NetworkBench& bench, MakeNet make_net, GetData data) {
+    using Scalar = typename Net::Scalar;
+    const std::string& p = bench.prefix;
+    const auto sizes = bench.sizes;
+    const Eigen::Index batch = bench.batch;
+    const Scalar eta = Scalar(bench.learning_rate);
+    const double train = train_step_flops(sizes, batch);
+    add(p + "/train_step", [=](benchmark::State& state) {
+        const auto& d = data();
+        Net net = make_net();
+        bm_train_step(state, net, d, eta, train);
+        state.SetLabel(d.label());
+    }, bench.unit);
+    add(p + "/train_step/gemm", [=](benchmark::State& state) {
+        bm_gemm<Scalar>(state, sizes, batch, true);
+        state.SetLabel("plain Eigen, the step's GEMMs");
+    }, bench.unit);
+    if (g_threads > 1) {
+        const int threads = g_threads;
+        add(p + "/train_step/threads:" + std::to_string(threads), [=](benchmark::State& state) {
+            const auto& d = data();
+            Net net = make_net();
+            bm_parallel_train_step(state, net, d, eta, train, threads);
+            state.SetLabel(d.label() + ", batch split across " + std::to_string(threads) +
+                           " threads");
+        }, bench.unit);
+    }
+}
+
 }  // namespace nabla::bench

@@ -30,6 +30,7 @@ namespace {
 using namespace nabla;
 using namespace nabla::bench;
 using FloatBatches = Batches<Eigen::MatrixXf, Eigen::MatrixXf>;
+using DoubleBatches = Batches<Eigen::MatrixXd, Eigen::MatrixXd>;
 
 std::string g_data_dir = fashion_mnist_default_dir;  // set from --data before anything runs
 
@@ -129,6 +130,26 @@ void register_w2() {
                                     random_batches<float>(w2_sizes, w2_batch, 4, false, 2);
                                 return data;
                             });
+}
+
+/// W1 and W2 in double: the same networks (the same initial weights, rounded from the same
+/// draws) on the same data, widened.
+void register_double() {
+    NetworkBench w1{"W1/double", w1_sizes, w1_batch, w1_learning_rate};
+    register_double_steps<W1DoubleNet>(
+        w1, [] { return W1DoubleNet(w1_sizes, 1); }, []() -> const DoubleBatches& {
+            static const DoubleBatches data(w1_data().all_x().cast<double>(),
+                                            w1_data().all_y().cast<double>(), w1_batch,
+                                            w1_data().label());
+            return data;
+        });
+    NetworkBench w2{"W2/double", w2_sizes, w2_batch, w2_learning_rate};
+    register_double_steps<W2DoubleNet>(
+        w2, [] { return W2DoubleNet(w2_sizes, 2); }, []() -> const DoubleBatches& {
+            static const DoubleBatches data =
+                random_batches<double>(w2_sizes, w2_batch, 4, false, 2);
+            return data;
+        });
 }
 
 /// A few single samples of W3, handed out in turn; `Inputs` fixed (2) or Eigen::Dynamic, so
@@ -249,31 +270,33 @@ void multiply_add_each(Packet (&acc)[sizeof...(I)], const Packet& scale, const P
 }
 
 /// The arithmetic ceiling of one core: independent chains of multiply-adds on Eigen's widest
-/// float packet (16 lanes with AVX-512), nothing else. No GEMM, and so no train step, can run
-/// faster; W1's and W2's GFLOP/s read against it. GFLOP counts 2 per lane per multiply-add.
+/// packet of Scalar (16 floats or 8 doubles with AVX-512), nothing else. No GEMM, and so no
+/// train step, can run faster; W1's and W2's GFLOP/s read against it (the double lines against
+/// peak/fma/double). GFLOP counts 2 per lane per multiply-add.
+template <class Scalar>
 void bm_fma_peak(benchmark::State& state) {
-    using Packet = Eigen::internal::packet_traits<float>::type;
-    constexpr int lanes = Eigen::internal::packet_traits<float>::size;
+    using Packet = typename Eigen::internal::packet_traits<Scalar>::type;
+    constexpr int lanes = Eigen::internal::packet_traits<Scalar>::size;
     // Three quarters of the vector registers: more chains than FMA latency × FMA ports on any
     // x86 core, so no multiply-add waits for the one before it, and none spills to memory.
     constexpr int chains = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS * 3 / 4;
     constexpr int rounds = 1000;
-    const Packet scale = Eigen::internal::pset1<Packet>(0.999999f);
-    const Packet shift = Eigen::internal::pset1<Packet>(1e-6f);
+    const Packet scale = Eigen::internal::pset1<Packet>(Scalar(0.999999));
+    const Packet shift = Eigen::internal::pset1<Packet>(Scalar(1e-6));
     Packet acc[chains];
-    for (Packet& p : acc) p = Eigen::internal::pset1<Packet>(1.0f);
+    for (Packet& p : acc) p = Eigen::internal::pset1<Packet>(Scalar(1));
     for (auto _ : state) {
         for (int r = 0; r < rounds; ++r)
             multiply_add_each(acc, scale, shift, std::make_index_sequence<chains>());
     }
-    float sum = 0;
+    Scalar sum = 0;
     for (const Packet& p : acc) sum += Eigen::internal::predux(p);
     benchmark::DoNotOptimize(sum);
     const double flops = double(rounds) * chains * lanes * 2;
     state.counters["GFLOP"] =
         benchmark::Counter(double(state.iterations()) * flops * 1e-9, benchmark::Counter::kIsRate);
-    state.SetLabel(std::to_string(lanes) + " float lanes, " + std::to_string(chains) +
-                   " independent chains");
+    state.SetLabel(std::to_string(lanes) + (sizeof(Scalar) == 4 ? " float" : " double") +
+                   " lanes, " + std::to_string(chains) + " independent chains");
 }
 
 }  // namespace
@@ -285,9 +308,11 @@ int main(int argc, char** argv) {
     benchmark::AddCustomContext("w1_data", fashion_mnist_available(g_data_dir)
                                                ? "Fashion-MNIST in " + g_data_dir
                                                : "random (no Fashion-MNIST in " + g_data_dir + ")");
-    add("peak/fma", bm_fma_peak, benchmark::kMicrosecond);
+    add("peak/fma", bm_fma_peak<float>, benchmark::kMicrosecond);
+    add("peak/fma/double", bm_fma_peak<double>, benchmark::kMicrosecond);
     register_w1();
     register_w2();
     register_w3();
+    register_double();
     return run_benchmarks(argc, argv, threads);
 }

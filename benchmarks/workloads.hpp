@@ -38,6 +38,17 @@ inline const std::vector<Eigen::Index> w2_sizes = {1024, 1024, 1024, 1024};
 inline constexpr Eigen::Index w2_batch = 256;         ///< W2's samples per step.
 inline constexpr float w2_learning_rate = 1e-4f;      ///< Small: random targets, no divergence.
 
+/// W1 in double: the same network, data and step, every product twice as wide per FMA.
+using W1DoubleNet = Network<CrossEntropy,                              //
+                            Dense<double, Eigen::Dynamic, Eigen::Dynamic, ReLU>,
+                            Dense<double, Eigen::Dynamic, Eigen::Dynamic, ReLU>,
+                            Dense<double, Eigen::Dynamic, Eigen::Dynamic, Softmax>>;
+/// W2 in double.
+using W2DoubleNet = Network<SquaredError,                              //
+                            Dense<double, Eigen::Dynamic, Eigen::Dynamic, ReLU>,
+                            Dense<double, Eigen::Dynamic, Eigen::Dynamic, ReLU>,
+                            Dense<double, Eigen::Dynamic, Eigen::Dynamic, Identity>>;
+
 /// W3 with every size fixed at compile time: the whole step lives in registers and the stack.
 using W3FixedNet = Network<SquaredError,                               //
                            Dense<float, 2, 3, Sigmoid>, Dense<float, 3, 2, Sigmoid>>;
