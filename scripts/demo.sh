@@ -1,14 +1,27 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds the examples in build/, trains the Fashion-MNIST classifier
-# (its files go to fashion_mnist_out/), then runs the worked example of the notes and XOR.
+# (its files go to fashion_mnist_out/), then runs the worked example of the notes and XOR. The
+# products run on oneDNN, the GEMM back end that measured fastest here (docs/performance.md);
+# NABLA_DEMO_GEMM=eigen (or openblas, blis) picks another.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+backend="${NABLA_DEMO_GEMM:-onednn}"
+case "$backend" in
+    eigen) package="" ;;
+    onednn) package=libdnnl-dev ;;
+    openblas) package=libopenblas-dev ;;
+    blis) package=libblis-dev ;;
+    *)
+        echo "demo: NABLA_DEMO_GEMM=$backend: expected eigen, onednn, openblas or blis" >&2
+        exit 2
+        ;;
+esac
 source scripts/deps.sh
-nabla_ensure_deps cmake g++ make libeigen3-dev zlib1g-dev dataset-fashion-mnist
+nabla_ensure_deps cmake g++ make libeigen3-dev zlib1g-dev dataset-fashion-mnist $package
 
 # Tests and benchmarks OFF: with them off, the default target builds the examples only.
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release \
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DNABLA_GEMM="$backend" \
     -DNABLA_BUILD_TESTS=OFF -DNABLA_BUILD_EXAMPLES=ON -DNABLA_BUILD_BENCHMARKS=OFF
 cmake --build build -j"$(nproc)"
 

@@ -2,20 +2,26 @@
 # Builds the tests of nabla's products, and of the steps built on them, with a GEMM back end other
 # than Eigen in build-<backend>/, and runs them:
 #
-#   scripts/test_backend.sh [onednn]
+#   scripts/test_backend.sh [onednn|openblas|blis] [--gemm-only]
 #
 # nabla_backend_tests (top-level CMakeLists.txt): gemm against the rounding bound of a dot
 # product, the thread pool's one back-end thread per part, train_step and DataParallel against
 # backward + update, and the gradient check. scripts/test.sh builds every test on the default back
-# end, Eigen; building them all twice would double the build.
+# end, Eigen; building them all twice would double the build. --gemm-only builds and runs
+# test_gemm alone (nabla_backend_gemm_tests): the products against the rounding bound, in float
+# and double, a fraction of the build.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 backend="${1:-onednn}"
+target=nabla_backend_tests
+[[ "${2:-}" == "--gemm-only" ]] && target=nabla_backend_gemm_tests
 case "$backend" in
     onednn) package=libdnnl-dev ;;
+    openblas) package=libopenblas-dev ;;
+    blis) package=libblis-dev ;;
     *)
-        echo "usage: $0 [onednn]" >&2
+        echo "usage: $0 [onednn|openblas|blis] [--gemm-only]" >&2
         exit 2
         ;;
 esac
@@ -32,5 +38,5 @@ cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release -DNABLA_GEMM="$backend" \
     echo "test_backend: configuring $dir failed" >&2
     exit 1
 }
-cmake --build "$dir" -j"$(nproc)" --target nabla_backend_tests
-"$dir"/nabla_backend_tests
+cmake --build "$dir" -j"$(nproc)" --target "$target"
+"$dir/$target"

@@ -24,7 +24,7 @@ OPENBLAS_OPENMP = "/usr/lib/x86_64-linux-gnu/openblas-openmp"
 MALLOC_TUNING = "glibc.malloc.mmap_threshold=1073741824:glibc.malloc.trim_threshold=1073741824"
 
 SYSTEM_NAMES = {
-    "nabla": "nabla",
+    "nabla": "nabla (GEMM: {gemm})",
     "plain": "a plain hand-written Eigen step",
     "pytorch": "PyTorch {torch} CPU + OpenBLAS",
     "tiny-dnn": "tiny-dnn 1.0.0a3 (AVX)",
@@ -304,6 +304,10 @@ def report(results, args, skipped, elapsed, failures):
         if key[0] == "pytorch":
             torch_note = runs[0]["note"]
             torch_version = torch_note.split()[1].split("a")[0] if torch_note else "?"
+
+    def system_name(system):
+        return SYSTEM_NAMES[system].format(torch=torch_version, gemm=args.gemm)
+
     lines = []
     lines.append("## Side by side (%s, %d round%s, medians)" % (
         "quick" if args.quick else "full", args.rounds, "" if args.rounds == 1 else "s"))
@@ -314,7 +318,7 @@ def report(results, args, skipped, elapsed, failures):
                  "| W3 ns/step | W1 test accuracy |")
     lines.append("|---|---|---|---|---|---|---|")
     for s in systems:
-        name = SYSTEM_NAMES[s].format(torch=torch_version)
+        name = system_name(s)
         cells = speed_cells(med, s) + [accuracy_cell(med, s)]
         lines.append("| %s | %s |" % (name, " | ".join(cells)))
     lines.append("")
@@ -325,7 +329,7 @@ def report(results, args, skipped, elapsed, failures):
     lines.append("|---|---|---|---|---|---|")
     for s in systems:
         if s != "nabla":
-            lines.append("| %s | %s |" % (SYSTEM_NAMES[s].format(torch=torch_version),
+            lines.append("| %s | %s |" % (system_name(s),
                                          " | ".join(ratio_row(med, s))))
     lines.append("")
 
@@ -384,7 +388,7 @@ def report(results, args, skipped, elapsed, failures):
             rss = next((r for r in (med.get(s, workload, 1, v, "peak_rss_mib")
                                     for v in variants) if r is not None), None)
             cells.append("—" if rss is None else "{:,.0f}".format(rss))
-        lines.append("| %s | %s |" % (SYSTEM_NAMES[s].format(torch=torch_version),
+        lines.append("| %s | %s |" % (system_name(s),
                                      " | ".join(cells)))
     lines.append("")
     data = {r["data"] for r in results if r["workload"] == "W1"}
@@ -429,6 +433,8 @@ def main():
     parser.add_argument("--systems", default="", help="only these, e.g. nabla,plain,pytorch")
     parser.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     parser.add_argument("--json", default="", help="also write every raw result here")
+    parser.add_argument("--gemm", default="eigen",
+                        help="the GEMM back end compare_nabla was built with (run.sh says)")
     args = parser.parse_args()
     if args.rounds is None:
         args.rounds = 1 if args.quick else 3

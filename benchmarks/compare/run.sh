@@ -6,8 +6,10 @@
 #                               [--json FILE] [--data DIR]
 #
 # The build goes to build-compare/ in the source tree (NABLA_COMPARE_BUILD overrides it) and is
-# reused by later runs; only the runners are built, not nabla's tests. Exits 0 when every
-# measurement that ran succeeded.
+# reused by later runs; only the runners are built, not nabla's tests. nabla's products run on
+# oneDNN, the GEMM back end that measured fastest here (docs/performance.md);
+# NABLA_COMPARE_GEMM=eigen (or openblas, blis) picks another. Exits 0 when every measurement that
+# ran succeeded.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -15,8 +17,24 @@ root="$(cd "$here/../.." && pwd)"
 build="${NABLA_COMPARE_BUILD:-$root/build-compare}"
 jobs="${NABLA_COMPARE_JOBS:-1}"
 
+backend="${NABLA_COMPARE_GEMM:-onednn}"
+case "$backend" in
+    eigen) package="" ;;
+    onednn) package=libdnnl-dev ;;
+    openblas) package=libopenblas-dev ;;
+    blis) package=libblis-dev ;;
+    *)
+        echo "run.sh: NABLA_COMPARE_GEMM=$backend: expected eigen, onednn, openblas or blis" >&2
+        exit 2
+        ;;
+esac
+# shellcheck source=../../scripts/deps.sh
+source "$root/scripts/deps.sh"
+nabla_ensure_deps cmake g++ make libeigen3-dev zlib1g-dev $package
+
 mkdir -p "$build"
-cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=Release >"$build/configure.log" 2>&1 || {
+cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=Release -DNABLA_GEMM="$backend" \
+    >"$build/configure.log" 2>&1 || {
     cat "$build/configure.log" >&2
     echo "run.sh: configuring $build failed" >&2
     exit 1
@@ -28,4 +46,4 @@ cmake --build "$build" --parallel "$jobs" >&2
 # /usr/bin/python3, where Debian's torch lives.
 python=/usr/bin/python3
 [ -x "$python" ] || python="$(command -v python3)"
-exec "$python" "$here/compare.py" --bin "$build" "$@"
+exec "$python" "$here/compare.py" --bin "$build" --gemm "$backend" "$@"

@@ -1,7 +1,7 @@
 #pragma once
 
 // Which library runs the large products of detail::gemm: chosen when nabla is configured
-// (CMake -DNABLA_GEMM=eigen|onednn; eigen, the default, links nothing) and never seen by the
+// (CMake -DNABLA_GEMM=eigen|onednn|openblas|blis; eigen, the default, links nothing) and never seen by the
 // layers, which call detail::product. A back end provides, in namespace nabla::detail:
 //
 //     gemm_backend_name                  its name ("onednn")
@@ -15,6 +15,8 @@
 
 #if defined(NABLA_GEMM_ONEDNN)
 #include <nabla/detail/gemm_onednn.hpp>
+#elif defined(NABLA_GEMM_OPENBLAS) || defined(NABLA_GEMM_BLIS)
+#include <nabla/detail/gemm_cblas.hpp>
 #else
 #include <Eigen/Core>
 
