@@ -117,6 +117,13 @@ def plan(args):
                     group.append(Measurement(system, workload, threads, variant,
                                              [runners["nabla"]] + common(workload, threads, system)
                                              + ["--variant", variant]))
+            # Double precision: nabla and PyTorch (malloc-tuned, its faster setting), full runs.
+            double = workload != "W3" and not args.quick
+            if double:
+                group.append(Measurement(
+                    "nabla", workload, threads, "nabla-double",
+                    [runners["nabla"]] + common(workload, threads, "nabla")
+                    + ["--variant", "nabla-double"]))
             if "pytorch" in runners:
                 for tuned in ((False,) if args.quick else (False, True)):
                     variant = "malloc-tuned" if tuned else "default"
@@ -126,6 +133,12 @@ def plan(args):
                         "pytorch", workload, threads, variant,
                         [TORCH_PYTHON, runners["pytorch"]] + common(workload, threads, "pytorch")
                         + ["--variant", variant], torch_env(threads, tuned)))
+                if double:
+                    group.append(Measurement(
+                        "pytorch", workload, threads, "double-malloc-tuned",
+                        [TORCH_PYTHON, runners["pytorch"]] + common(workload, threads, "pytorch")
+                        + ["--variant", "double-malloc-tuned", "--double"],
+                        torch_env(threads, True)))
             # tiny-dnn's threaded build always starts one thread per CPU.
             tiny = runners.get("tiny-dnn" if threads == 1 else "tiny-dnn-mt")
             if threads > 1 and os.cpu_count() != threads:
@@ -333,6 +346,32 @@ def report(results, args, skipped, elapsed, failures):
                                          " | ".join(ratio_row(med, s))))
     lines.append("")
 
+    if med.rate("nabla", "W1", 1, "nabla-double") is not None:
+        lines.append("Double precision (training samples per second):")
+        lines.append("")
+        lines.append("| system | W1 1 thread | W1 2 threads | W2 1 thread | W2 2 threads "
+                     "| W1 test accuracy |")
+        lines.append("|---|---|---|---|---|---|")
+        for s, variant in (("nabla", "nabla-double"), ("pytorch", "double-malloc-tuned")):
+            rates = [med.rate(s, w, t, variant) for w in ("W1", "W2") for t in (1, 2)]
+            if all(r is None for r in rates):
+                continue
+            acc = med.get(s, "W1", 1, variant, "accuracy")
+            frac = med.get(s, "W1", 1, variant, "epoch_fraction")
+            acc_cell = "—" if acc is None or acc < 0 else "%.2f%%%s" % (
+                100 * acc, "" if frac >= 0.999 else " (after %.0f%% of an epoch)" % (100 * frac))
+            name = system_name(s) + (" (malloc-tuned)" if s == "pytorch" else "")
+            lines.append("| %s | %s | %s |" % (name, " | ".join(fmt_rate(r) for r in rates),
+                                               acc_cell))
+        ratios = []
+        for w in ("W1", "W2"):
+            for t in (1, 2):
+                ours = med.rate("nabla", w, t, "nabla-double")
+                theirs = med.rate("pytorch", w, t, "double-malloc-tuned")
+                ratios.append(fmt_ratio(ours / theirs) if ours and theirs else "—")
+        lines.append("| nabla ÷ PyTorch | %s | |" % " | ".join(ratios))
+        lines.append("")
+
     # The issue's own checks.
     w1 = med.rate("nabla", "W1", 1, "nabla")
     w1_2 = med.rate("nabla", "W1", 2, "nabla")
@@ -355,6 +394,17 @@ def report(results, args, skipped, elapsed, failures):
             if torch_w2t else ""))
     if w2_2 is not None:
         checks.append("W2 2 threads %s samples/s (target 19,000)" % fmt_rate(w2_2))
+    torch_w1t = med.rate("pytorch", "W1", 1, "malloc-tuned")
+    if w1 and torch_w1t:
+        checks.append("W1 1 thread ÷ tuned PyTorch %s (target 2.5×)" % fmt_ratio(w1 / torch_w1t))
+    if w2 and torch_w2t:
+        checks.append("W2 1 thread ÷ tuned PyTorch %s (target 1.5×)" % fmt_ratio(w2 / torch_w2t))
+    if w2 and w2_2:
+        checks.append("W2 2 threads ÷ 1 thread %s (target 1.85×)" % fmt_ratio(w2_2 / w2))
+    fixed_ns, plain_fixed_ns = med.ns("nabla", "fixed"), med.ns("plain", "plain-fixed")
+    if fixed_ns and plain_fixed_ns:
+        checks.append("W3 fixed-size step ÷ the plain fixed-size step's time %.2f (target at "
+                      "most 0.5)" % (fixed_ns / plain_fixed_ns))
     if med.ns("nabla", "fixed") is not None:
         checks.append("W3 %s ns fixed-size (target 25), %s ns run-time sizes (target 100)" % (
             fmt_ns(med.ns("nabla", "fixed")), fmt_ns(med.ns("nabla", "dynamic"))))
@@ -370,7 +420,7 @@ def report(results, args, skipped, elapsed, failures):
         checks.append("W1 accuracy nabla 2 threads %.2f%% vs 1 thread %.2f%%: %.2f points "
                       "apart (allowed 0.5): %s" % (100 * acc_2, 100 * acc, diff,
                                                  "ok" if diff <= 0.5 else "NOT OK"))
-    lines.append("Targets (issue 4):")
+    lines.append("Targets (issues 4 and 14):")
     lines.append("")
     lines.extend("- " + c for c in checks)
     lines.append("")

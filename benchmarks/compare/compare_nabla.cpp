@@ -5,9 +5,9 @@
 //     compare_nabla --workload W1|W2|W3 [--threads N] [--seconds S] [--max-steps N]
 //                   [--data DIR] [--variant V]
 //
-// V: W1 and W2 "nabla" (default) or "plain"; W3 "dynamic" (default), "fixed", "plain-dynamic"
-// or "plain-fixed". Both W1 systems start from the same weights (nabla's seed 1), so their test
-// accuracies after one epoch must agree.
+// V: W1 and W2 "nabla" (default), "nabla-double" (the same network in double) or "plain"; W3
+// "dynamic" (default), "fixed", "plain-dynamic" or "plain-fixed". Both W1 systems start from the
+// same weights (nabla's seed 1), so their test accuracies after one epoch must agree.
 
 #include "compare_common.hpp"
 
@@ -157,12 +157,14 @@ private:
 template <class Net>
 class TrainStep {
 public:
+    using Scalar = typename Net::Scalar;  ///< float, or double for "nabla-double".
+
     /// Steps on `threads` threads.
     explicit TrainStep(int threads) : m_parallel(threads) {}
 
     /// One step on the batch x, y; returns its cost.
     template <class X, class Y>
-    float operator()(Net& net, const X& x, const Y& y, float learning_rate) {
+    Scalar operator()(Net& net, const X& x, const Y& y, Scalar learning_rate) {
         if (m_parallel.threads() == 1) return net.train_step(x, y, m_ws, learning_rate);
         return m_parallel.train_step(net, x, y, learning_rate);
     }
@@ -172,6 +174,31 @@ private:
     DataParallel<Net> m_parallel;
 };
 
+/// nabla's W1 step in `Net`'s scalar type, on data cast to it once, before the clock runs.
+template <class Net>
+void train_w1(const Options& options, const W1Data& data, long long steps, Result& result) {
+    using Scalar = typename Net::Scalar;
+    using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
+    const Matrix train_x = data.train_x.cast<Scalar>();
+    const Matrix train_y = data.train_y.cast<Scalar>();
+    Net net(w1_sizes, 1);
+    TrainStep<Net> step(options.threads);
+    long long done = 0;
+    const Stopwatch clock;
+    while (done < steps) {
+        g_sink += float(step(net, train_x.middleCols(done * w1_batch, w1_batch),
+                             train_y.middleCols(done * w1_batch, w1_batch),
+                             Scalar(w1_learning_rate)));
+        ++done;
+        if (clock.seconds() > options.seconds) break;
+    }
+    result.seconds = clock.seconds();
+    typename Net::template Workspace<> test;
+    result.accuracy =
+        accuracy(net.forward(data.test_x.cast<Scalar>(), test), data.test_labels);
+    result.steps = done;
+}
+
 /// W1: one epoch (or what the budget allows) of batches of 64 in order, then test accuracy.
 Result run_w1(const Options& options, Result result) {
     const W1Data data = load_w1(options.data);
@@ -180,7 +207,10 @@ Result run_w1(const Options& options, Result result) {
     const auto x = [&](long long k) { return data.train_x.middleCols(k * w1_batch, w1_batch); };
     const auto y = [&](long long k) { return data.train_y.middleCols(k * w1_batch, w1_batch); };
     long long done = 0;
-    if (result.system == "plain") {
+    if (result.variant == "nabla-double") {
+        train_w1<W1DoubleNet>(options, data, steps, result);
+        done = result.steps;
+    } else if (result.system == "plain") {
         PlainMlp plain(net, {Act::relu, Act::relu, Act::softmax}, w1_batch);
         const Stopwatch clock;
         while (done < steps) {
@@ -239,7 +269,17 @@ Result run_w2(const Options& options, Result result) {
         return targets.middleCols((k % batches) * w2_batch, w2_batch);
     };
     W2Net net(w2_sizes, 2);
-    if (result.system == "plain") {
+    if (result.variant == "nabla-double") {
+        const Eigen::MatrixXd in_x = in.x.cast<double>();
+        const Eigen::MatrixXd in_y = targets.cast<double>();
+        W2DoubleNet wide(w2_sizes, 2);
+        TrainStep<W2DoubleNet> step(options.threads);
+        time_steps(options, 2, 1, w2_batch, [&](long long k) {
+            const Eigen::Index first = (k % batches) * w2_batch;
+            g_sink += float(step(wide, in_x.middleCols(first, w2_batch),
+                                 in_y.middleCols(first, w2_batch), double(w2_learning_rate)));
+        }, result);
+    } else if (result.system == "plain") {
         PlainMlp plain(net, {Act::relu, Act::relu, Act::identity}, w2_batch);
         time_steps(options, 2, 1, w2_batch,
                    [&](long long k) { plain.step(x(k), y(k), w2_learning_rate); }, result);
@@ -306,7 +346,7 @@ int main(int argc, char** argv) {
     if (options.variant.empty()) options.variant = w3 ? "dynamic" : "nabla";
     const std::vector<std::string> allowed =
         w3 ? std::vector<std::string>{"fixed", "dynamic", "plain-fixed", "plain-dynamic"}
-           : std::vector<std::string>{"nabla", "plain"};
+           : std::vector<std::string>{"nabla", "nabla-double", "plain"};
     bool known = false;
     for (const std::string& name : allowed) known = known || name == options.variant;
     if (!known) usage(argv[0], "--variant '" + options.variant + "' does not fit " +

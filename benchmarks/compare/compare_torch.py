@@ -6,9 +6,11 @@ the same flags and fields as the C++ runners:
 
     /usr/bin/python3 compare_torch.py --workload W1|W2|W3 [--threads N] [--seconds S]
                                       [--max-steps N] [--data DIR] [--variant LABEL]
+                                      [--double]
 
---variant only labels the result (compare.py passes "default" or "malloc-tuned" and sets
-GLIBC_TUNABLES itself). The BLAS that torch loaded is read from /proc/self/maps and reported.
+--variant only labels the result (compare.py passes "default", "malloc-tuned" or
+"double-malloc-tuned" and sets GLIBC_TUNABLES itself). --double trains in torch.float64. The
+BLAS that torch loaded is read from /proc/self/maps and reported.
 """
 
 import argparse
@@ -59,8 +61,9 @@ def load_w1(directory):
     paths = [find_idx(directory, n) for n in names]
     if all(paths):
         arrays = [read_idx(p) for p in paths]
-        train_x = torch.from_numpy(arrays[0].reshape(-1, 784).astype(np.float32) / 255.0)
-        test_x = torch.from_numpy(arrays[2].reshape(-1, 784).astype(np.float32) / 255.0)
+        dtype = np.float64 if torch.get_default_dtype() == torch.float64 else np.float32
+        train_x = torch.from_numpy(arrays[0].reshape(-1, 784).astype(dtype) / 255.0)
+        test_x = torch.from_numpy(arrays[2].reshape(-1, 784).astype(dtype) / 255.0)
         return (train_x, torch.from_numpy(arrays[1].astype(np.int64)), test_x,
                 torch.from_numpy(arrays[3].astype(np.int64)), "fashion-mnist")
     g = torch.Generator().manual_seed(11)
@@ -189,11 +192,15 @@ def main():
     parser.add_argument("--max-steps", type=int, default=0)
     parser.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     parser.add_argument("--variant", default="default")
+    parser.add_argument("--double", action="store_true",
+                        help="W1, W2 in double precision (torch.float64)")
     args = parser.parse_args()
     if args.threads < 1 or args.seconds <= 0 or args.max_steps < 0:
         parser.error("--threads and --seconds must be positive, --max-steps at least 0")
 
     torch.set_num_threads(args.threads)
+    if args.double:
+        torch.set_default_dtype(torch.float64)  # the layers, the data and the random draws
     run = {"W1": run_w1, "W2": run_w2, "W3": run_w3}[args.workload]
     result = {"system": "pytorch", "variant": args.variant, "workload": args.workload,
               "threads": args.threads, "threads_used": torch.get_num_threads(),
