@@ -87,9 +87,14 @@ EIGEN_ALWAYS_INLINE void small_product(Dst& dst, const Lhs& lhs, const Rhs& rhs,
             Scalar sum = lhs.coeff(i, 0) * rhs.coeff(0, j);
             for (Eigen::Index k = 1; k < lhs.cols() && k < small_product_limit; ++k)
                 sum = multiply_add(lhs.coeff(i, k), rhs.coeff(k, j), sum);
-            if (alpha != Scalar(1))
-                sum = alpha * sum;
-            dst.coeffRef(i, j) = accumulate ? dst.coeff(i, j) + sum : sum;
+            // One multiply_add when accumulating, as in small_row_sum() below: left to the
+            // compiler, dst + α·sum is fused in some instantiations and not in others.
+            if (accumulate)
+                dst.coeffRef(i, j) = alpha != Scalar(1)
+                                         ? multiply_add(alpha, sum, dst.coeff(i, j))
+                                         : dst.coeff(i, j) + sum;
+            else
+                dst.coeffRef(i, j) = alpha != Scalar(1) ? alpha * sum : sum;
         }
     }
 }
@@ -119,9 +124,14 @@ EIGEN_ALWAYS_INLINE void small_row_sum(Dst& dst, const M& m, typename Dst::Scala
         Scalar sum = m.coeff(i, 0);
         for (Eigen::Index j = 1; j < m.cols() && j < small_product_limit; ++j)
             sum += m.coeff(i, j);
-        if (alpha != Scalar(1))
-            sum = alpha * sum;
-        dst.coeffRef(i) = accumulate ? dst.coeff(i) + sum : sum;
+        // dst + α·sum as one multiply_add: written as two statements, GCC -O3 fused them in
+        // one instantiation of train_step and not in another (x a matrix against x a block of
+        // it), and the two biases then differed in the last bit.
+        if (accumulate)
+            dst.coeffRef(i) =
+                alpha != Scalar(1) ? multiply_add(alpha, sum, dst.coeff(i)) : dst.coeff(i) + sum;
+        else
+            dst.coeffRef(i) = alpha != Scalar(1) ? alpha * sum : sum;
     }
 }
 
