@@ -15,18 +15,10 @@ if [[ "${1:-}" == "--gemm" ]]; then
     backend="${2:?--gemm needs eigen, onednn, openblas or blis}"
     shift 2
 fi
-case "$backend" in
-    eigen) package="" dir=build ;;
-    onednn) package=libdnnl-dev dir=build-onednn ;;
-    openblas) package=libopenblas-dev dir=build-openblas ;;
-    blis) package=libblis-dev dir=build-blis ;;
-    *)
-        echo "bench: --gemm $backend: expected eigen, onednn, openblas or blis" >&2
-        exit 2
-        ;;
-esac
-
 source scripts/deps.sh
+package="$(nabla_gemm_package "$backend" "bench: --gemm")" || exit 2
+dir=build-$backend
+[[ "$backend" == eigen ]] && dir=build
 nabla_ensure_deps cmake g++ make libeigen3-dev zlib1g-dev libbenchmark-dev dataset-fashion-mnist \
     $package
 

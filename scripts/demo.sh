@@ -6,18 +6,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-backend="${NABLA_DEMO_GEMM:-onednn}"
-case "$backend" in
-    eigen) package="" ;;
-    onednn) package=libdnnl-dev ;;
-    openblas) package=libopenblas-dev ;;
-    blis) package=libblis-dev ;;
-    *)
-        echo "demo: NABLA_DEMO_GEMM=$backend: expected eigen, onednn, openblas or blis" >&2
-        exit 2
-        ;;
-esac
 source scripts/deps.sh
+backend="${NABLA_DEMO_GEMM:-onednn}"
+package="$(nabla_gemm_package "$backend" "demo: NABLA_DEMO_GEMM")" || exit 2
 nabla_ensure_deps cmake g++ make libeigen3-dev zlib1g-dev dataset-fashion-mnist $package
 
 # Tests and benchmarks OFF: with them off, the default target builds the examples only.

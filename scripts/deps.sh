@@ -43,6 +43,23 @@ nabla_ensure_deps() {
         apt-get install -y --no-install-recommends "${missing[@]}"
 }
 
+# The Debian package a GEMM back end (CMake NABLA_GEMM) needs, printed; nothing for eigen.
+# Returns 1, with a message naming `who`, for a name that is not a back end.
+#
+#   package="$(nabla_gemm_package "$backend" demo)" || exit 2
+nabla_gemm_package() {
+    case "$1" in
+        eigen) ;;
+        onednn) echo libdnnl-dev ;;
+        openblas) echo libopenblas-dev ;;
+        blis) echo libblis-dev ;;
+        *)
+            echo "$2: GEMM back end '$1': expected eigen, onednn, openblas or blis" >&2
+            return 1
+            ;;
+    esac
+}
+
 # Run directly: install the packages named on the command line.
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
     set -euo pipefail

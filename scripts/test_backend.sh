@@ -16,17 +16,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 backend="${1:-onednn}"
 target=nabla_backend_tests
 [[ "${2:-}" == "--gemm-only" ]] && target=nabla_backend_gemm_tests
-case "$backend" in
-    onednn) package=libdnnl-dev ;;
-    openblas) package=libopenblas-dev ;;
-    blis) package=libblis-dev ;;
-    *)
-        echo "usage: $0 [onednn|openblas|blis] [--gemm-only]" >&2
-        exit 2
-        ;;
-esac
-
 source scripts/deps.sh
+if [[ "$backend" == eigen ]] || ! package="$(nabla_gemm_package "$backend" test_backend)"; then
+    echo "usage: $0 [onednn|openblas|blis] [--gemm-only]" >&2
+    exit 2
+fi
 nabla_ensure_deps cmake g++ make libeigen3-dev catch2 zlib1g-dev "$package"
 
 dir="build-$backend"

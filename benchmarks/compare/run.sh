@@ -17,19 +17,10 @@ root="$(cd "$here/../.." && pwd)"
 build="${NABLA_COMPARE_BUILD:-$root/build-compare}"
 jobs="${NABLA_COMPARE_JOBS:-1}"
 
-backend="${NABLA_COMPARE_GEMM:-onednn}"
-case "$backend" in
-    eigen) package="" ;;
-    onednn) package=libdnnl-dev ;;
-    openblas) package=libopenblas-dev ;;
-    blis) package=libblis-dev ;;
-    *)
-        echo "run.sh: NABLA_COMPARE_GEMM=$backend: expected eigen, onednn, openblas or blis" >&2
-        exit 2
-        ;;
-esac
 # shellcheck source=../../scripts/deps.sh
 source "$root/scripts/deps.sh"
+backend="${NABLA_COMPARE_GEMM:-onednn}"
+package="$(nabla_gemm_package "$backend" "run.sh: NABLA_COMPARE_GEMM")" || exit 2
 nabla_ensure_deps cmake g++ make libeigen3-dev zlib1g-dev $package
 
 mkdir -p "$build"

@@ -157,21 +157,12 @@ public:
                       Scalar learning_rate, const Where& where) {
         detail::check_positive_option("DataParallel::train_step", "the learning rate",
                                       double(learning_rate));
-        net.check_inputs(x);
-        net.check_targets(y, x.cols());
-        prepare(net, x.cols());
-        Shards& set = *m_current;
         // Each shard's forward and backward passes, ∂C/∂W stored only where the step is not
         // folded (set.plan).
-        m_pool.run([&](int part) {
-            if (part >= set.count) return;
-            const std::size_t t = static_cast<std::size_t>(part);
-            Workspace& ws = set.workspaces[t];
-            const Eigen::Index first = set.begin[t];
-            ws.input() = x.middleCols(first, ws.batch_size());
-            const Scalar share_rate = learning_rate * Scalar(set.count) * weight(set, t);
-            const auto pass =
-                net.run_shard_pass(ws, y.middleCols(first, ws.batch_size()), set.plan, share_rate);
+        Shards& set = on_shards(net, x, y, [&](Workspace& ws, std::size_t t, const auto& y_t) {
+            const Scalar share_rate = learning_rate * Scalar(m_current->count) *
+                                      weight(*m_current, t);
+            const auto pass = net.run_shard_pass(ws, y_t, m_current->plan, share_rate);
             m_cost[t] = pass.cost;
             m_extent[t] = pass.stored_extent;
             m_fold_finite[t] = pass.folds_finite;
@@ -326,6 +317,17 @@ private:
     template <class X, class Y>
     Shards& shard_passes(const Net& net, const Eigen::MatrixBase<X>& x,
                          const Eigen::MatrixBase<Y>& y) {
+        return on_shards(net, x, y, [&](Workspace& ws, std::size_t t, const auto& y_t) {
+            m_cost[t] = net.run_backward(ws, y_t);
+            m_extent[t] = detail::max_abs(ws.gradient_vector());  // NaN or ∞ if not finite
+        });
+    }
+
+    // Checks x and y, picks the shards for x's batch, copies each shard's columns of x into its
+    // workspace and calls pass(workspace, t, its columns of y), each shard on its own thread.
+    template <class X, class Y, class Pass>
+    Shards& on_shards(const Net& net, const Eigen::MatrixBase<X>& x,
+                      const Eigen::MatrixBase<Y>& y, const Pass& pass) {
         net.check_inputs(x);
         net.check_targets(y, x.cols());
         prepare(net, x.cols());
@@ -336,8 +338,7 @@ private:
             Workspace& ws = set.workspaces[t];
             const Eigen::Index first = set.begin[t];
             ws.input() = x.middleCols(first, ws.batch_size());
-            m_cost[t] = net.run_backward(ws, y.middleCols(first, ws.batch_size()));
-            m_extent[t] = detail::max_abs(ws.gradient_vector());  // NaN or ∞ if not finite
+            pass(ws, t, y.middleCols(first, ws.batch_size()));
         });
         return set;
     }
