@@ -455,6 +455,22 @@ struct NetworkBench {
     benchmark::TimeUnit unit = benchmark::kMicrosecond;  ///< The unit of the time columns.
 };
 
+/// With --threads N above 1, registers `prefix`/train_step/threads:N: DataParallel's step on
+/// the same network and data.
+template <class Net, class MakeNet, class GetData>
+void add_parallel_step(const std::string& prefix, MakeNet make_net, GetData data,
+                       typename Net::Scalar eta, double flops, benchmark::TimeUnit unit) {
+    if (g_threads <= 1) return;
+    const int threads = g_threads;
+    add(prefix + "/train_step/threads:" + std::to_string(threads), [=](benchmark::State& state) {
+        const auto& d = data();
+        Net net = make_net();
+        bm_parallel_train_step(state, net, d, eta, flops, threads);
+        state.SetLabel(d.label() + ", batch split across " + std::to_string(threads) +
+                       " threads");
+    }, unit);
+}
+
 /// Registers, under bench.prefix: forward, backward (forward + backpropagation), the updates
 /// alone (net.update, Sgd with momentum 0.9, Adam), train_step (plain SGD), the same step with
 /// ∂C/∂W stored (train_step/stored) and backward + Adam,
@@ -542,16 +558,7 @@ void register_network(const NetworkBench& bench, MakeNet make_net, GetData data)
         bm_stored_step<Net, std::decay_t<decltype(d)>, Ws>(state, net, d, eta, train);
         state.SetLabel(d.label() + ", backward + check + update");
     }, unit);
-    if (g_threads > 1) {
-        const int threads = g_threads;
-        add(p + "/train_step/threads:" + std::to_string(threads), [=](benchmark::State& state) {
-            const auto& d = data();
-            Net net = make_net();
-            bm_parallel_train_step(state, net, d, eta, train, threads);
-            state.SetLabel(d.label() + ", batch split across " + std::to_string(threads) +
-                           " threads");
-        }, unit);
-    }
+    add_parallel_step<Net>(p, make_net, data, eta, train, unit);
     if (bench.gemm) {
         add(p + "/train_step/gemm", [=](benchmark::State& state) {
             bm_gemm<Scalar>(state, sizes, batch, true);
@@ -598,16 +605,7 @@ void register_double_steps(const NetworkBench& bench, MakeNet make_net, GetData 
         bm_gemm<Scalar>(state, sizes, batch, true);
         state.SetLabel("plain Eigen, the step's GEMMs");
     }, bench.unit);
-    if (g_threads > 1) {
-        const int threads = g_threads;
-        add(p + "/train_step/threads:" + std::to_string(threads), [=](benchmark::State& state) {
-            const auto& d = data();
-            Net net = make_net();
-            bm_parallel_train_step(state, net, d, eta, train, threads);
-            state.SetLabel(d.label() + ", batch split across " + std::to_string(threads) +
-                           " threads");
-        }, bench.unit);
-    }
+    add_parallel_step<Net>(p, make_net, data, eta, train, bench.unit);
 }
 
 }  // namespace nabla::bench
