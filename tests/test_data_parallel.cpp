@@ -353,6 +353,10 @@ TEST_CASE("data parallel: a folded step never reads the gradient array", "[threa
     const StaticNet start({30, 20, 12, 5}, 6);
     const auto x = random_matrix<Eigen::MatrixXd>(30, 12, 35);
     const auto y = one_hot_targets<Eigen::MatrixXd>(5, 12);
+    // Shards of 6 columns: without the fold this test would pass on the stored path too.
+    start.for_each_layer([](const auto& layer, auto) {
+        REQUIRE(layer.template folds_parts<Eigen::MatrixXd>(6));
+    });
     StaticNet poisoned = start;
     StaticNet clean = start;
     nabla::DataParallel<StaticNet> parallel(2);

@@ -6,9 +6,11 @@
 // cblas_sgemm / cblas_dgemm instead, column-major as nabla's matrices are.
 //
 // Why offer them: they are the BLAS libraries Debian ships, some users' programs link one
-// already, and both run double products, which oneDNN 2.6 does not. At W1's and W2's shapes on
-// one AVX-512 core they measured about as fast as Eigen's kernel (docs/performance.md); oneDNN
-// is the faster float back end here.
+// already, and both run double products, which oneDNN 2.6 does not. On the AVX-512 core they
+// were measured on, both releases pick kernels older than the processor (OpenBLAS its Haswell
+// ones, BLIS its reference ones) and ran slower than Eigen's kernel; told the core type
+// (OPENBLAS_CORETYPE, BLIS_ARCH_TYPE) they came near oneDNN or above Eigen
+// (docs/performance.md). oneDNN is the faster float back end there.
 //
 // Threads: both libraries keep one thread count for the whole process (openblas_set_num_threads,
 // bli_thread_set_num_threads), not one per calling thread as OpenMP does. nabla's own threads

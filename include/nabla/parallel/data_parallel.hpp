@@ -58,16 +58,14 @@ class DataParallel {
 public:
     using Scalar = typename Net::Scalar;                    ///< float or double.
     using Workspace = typename Net::template Workspace<>;  ///< The buffers of one shard.
+    using ShardPass = typename Net::ShardPass;              ///< What one shard's pass reports.
 
     /// `threads` threads in all, the caller's included; throws ConfigError unless threads ≥ 1,
     /// ResourceError when a thread cannot be started (ThreadPool). `seed` seeds the generators of the shards' training passes (dropout masks).
     explicit DataParallel(int threads, std::uint64_t seed = 0)
         : m_pool(threads),
-          m_cost(static_cast<std::size_t>(threads), Scalar(0)),
-          m_extent(static_cast<std::size_t>(threads), Scalar(0)),
+          m_passes(static_cast<std::size_t>(threads)),
           m_finite(static_cast<std::size_t>(threads), 1),
-          m_fold_finite(static_cast<std::size_t>(threads), 1),
-          m_fold_harmless(static_cast<std::size_t>(threads), 1),
           m_seed(seed) {}
 
     /// Writes the shards' generators (dropout masks) and which batch sizes they are cut for,
@@ -162,11 +160,7 @@ public:
         Shards& set = on_shards(net, x, y, [&](Workspace& ws, std::size_t t, const auto& y_t) {
             const Scalar share_rate = learning_rate * Scalar(m_current->count) *
                                       weight(*m_current, t);
-            const auto pass = net.run_shard_pass(ws, y_t, m_current->plan, share_rate);
-            m_cost[t] = pass.cost;
-            m_extent[t] = pass.stored_extent;
-            m_fold_finite[t] = pass.folds_finite;
-            m_fold_harmless[t] = pass.folds_harmless;
+            m_passes[t] = net.run_shard_pass(ws, y_t, m_current->plan, share_rate);
         });
         const Scalar cost = batch_cost(set);
         if (std::isfinite(cost) && folds_are_finite(net, set) && sum_is_finite(set, learning_rate)) {
@@ -318,8 +312,9 @@ private:
     Shards& shard_passes(const Net& net, const Eigen::MatrixBase<X>& x,
                          const Eigen::MatrixBase<Y>& y) {
         return on_shards(net, x, y, [&](Workspace& ws, std::size_t t, const auto& y_t) {
-            m_cost[t] = net.run_backward(ws, y_t);
-            m_extent[t] = detail::max_abs(ws.gradient_vector());  // NaN or ∞ if not finite
+            m_passes[t] = ShardPass{};  // nothing folded: every gradient stored
+            m_passes[t].cost = net.run_backward(ws, y_t);
+            m_passes[t].stored_extent = detail::max_abs(ws.gradient_vector());  // NaN, ∞ if so
         });
     }
 
@@ -357,7 +352,7 @@ private:
     Scalar batch_cost(const Shards& set) const {
         Scalar cost = 0;
         for (std::size_t t = 0; t < set.workspaces.size(); ++t)
-            cost += weight(set, t) * m_cost[t];
+            cost += weight(set, t) * m_passes[t].cost;
         return cost;
     }
 
@@ -372,8 +367,8 @@ private:
     bool folds_are_finite(const Net& net, const Shards& set) const {
         bool harmless = true;
         for (std::size_t t = 0; t < std::size_t(set.count); ++t) {
-            if (!m_fold_finite[t]) return false;
-            harmless = harmless && m_fold_harmless[t];
+            if (!m_passes[t].folds_finite) return false;
+            harmless = harmless && m_passes[t].folds_harmless;
         }
         return harmless || net.folded_parameters_bounded(set.plan);
     }
@@ -385,8 +380,8 @@ private:
     bool sum_is_finite(const Shards& set, Scalar learning_rate) const {
         Scalar bound = 0;
         for (std::size_t t = 0; t < set.workspaces.size(); ++t) {
-            if (!std::isfinite(m_extent[t])) return false;
-            bound += weight(set, t) * m_extent[t];
+            if (!std::isfinite(m_passes[t].stored_extent)) return false;
+            bound += weight(set, t) * m_passes[t].stored_extent;
         }
         return bound * std::max(learning_rate, Scalar(1)) <=
                    std::numeric_limits<Scalar>::max() / Scalar(4) &&
@@ -433,11 +428,10 @@ private:
     std::array<Shards, 2> m_sets;  // the last two batch sizes
     Shards* m_current = nullptr;
     long long m_uses = 0;
-    std::vector<Scalar> m_cost;    // Cₜ, the mean cost over shard t
-    std::vector<Scalar> m_extent;  // max |∂Cₜ/∂p| over shard t's gradient
+    // Per shard of the last pass: Cₜ, max |∂Cₜ/∂p| over its stored gradient, and whether its
+    // shares of the folded steps are finite and harmless.
+    std::vector<ShardPass> m_passes;
     std::vector<char> m_finite;    // per part: its range of the summed gradient
-    std::vector<char> m_fold_finite;    // per shard: its shares of the folded steps are finite
-    std::vector<char> m_fold_harmless;  // ... and harmless (ShardPass)
     std::uint64_t m_seed;
 };
 
