@@ -344,14 +344,7 @@ public:
                 return;
             }
             with_input(ws, ws.input(), i, [&](const auto& input) {
-                if constexpr (can_descend_v<std::decay_t<decltype(layer)>,
-                                            std::decay_t<decltype(input)>>) {
-                    pass.folds_finite = pass.folds_finite &&
-                                        layer.step_is_finite(input, ws.layer(i), share_rate);
-                    pass.folds_harmless =
-                        pass.folds_harmless &&
-                        step_is_harmless(layer, input, ws.layer(i), share_rate);
-                }
+                bound_share(layer, input, ws.layer(i), share_rate, pass);
             });
         });
         return pass;
@@ -466,6 +459,19 @@ private:
     static void descend_folded(Layer& layer, const Input& input, State& state,
                                Scalar learning_rate) {
         if constexpr (can_descend_v<Layer, Input>) layer.descend(input, state, learning_rate);
+    }
+
+    // ANDs into pass whether layer's share of a folded step, at rate share_rate, is known
+    // finite and known harmless (step_is_harmless). Static for the reason descend_folded() is.
+    template <class Layer, class Input, class State>
+    static void bound_share(const Layer& layer, const Input& input, const State& state,
+                            Scalar share_rate, ShardPass& pass) {
+        if constexpr (can_descend_v<Layer, Input>) {
+            pass.folds_finite =
+                pass.folds_finite && layer.step_is_finite(input, state, share_rate);
+            pass.folds_harmless =
+                pass.folds_harmless && step_is_harmless(layer, input, state, share_rate);
+        }
     }
 
     // True when layer's folded step for this input is known to stay finite: the step from its
