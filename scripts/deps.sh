@@ -43,14 +43,16 @@ nabla_ensure_deps() {
         apt-get install -y --no-install-recommends "${missing[@]}"
 }
 
-# The Debian package a GEMM back end (CMake NABLA_GEMM) needs, printed; nothing for eigen.
+# The Debian packages a GEMM back end (CMake NABLA_GEMM) needs, printed; nothing for eigen.
 # Returns 1, with a message naming `who`, for a name that is not a back end.
 #
 #   package="$(nabla_gemm_package "$backend" demo)" || exit 2
 nabla_gemm_package() {
     case "$1" in
         eigen) ;;
-        onednn) echo libdnnl-dev ;;
+        # Debian's oneDNN is built with its OpenCL GPU runtime, so its CMake config requires
+        # OpenCL's headers and library: a Recommends, which --no-install-recommends leaves out.
+        onednn) echo libdnnl-dev ocl-icd-opencl-dev ;;
         openblas) echo libopenblas-dev ;;
         blis) echo libblis-dev ;;
         *)

@@ -21,7 +21,7 @@ if [[ "$backend" == eigen ]] || ! package="$(nabla_gemm_package "$backend" test_
     echo "usage: $0 [onednn|openblas|blis] [--gemm-only]" >&2
     exit 2
 fi
-nabla_ensure_deps cmake g++ make libeigen3-dev catch2 zlib1g-dev "$package"
+nabla_ensure_deps cmake g++ make libeigen3-dev catch2 zlib1g-dev $package
 
 dir="build-$backend"
 mkdir -p "$dir"

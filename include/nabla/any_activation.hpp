@@ -148,17 +148,22 @@ struct ActivationSpec {
 
 class AnyActivation;
 
+namespace detail {
+
 /// The activations a program can choose by name: the built-ins, and every type given to
 /// register_activation(). Loading a model file looks its activations up here. Safe to use from
-/// several threads.
-class ActivationRegistry {
+/// several threads. Used as ActivationRegistry: a template only so that the built-ins' kernels
+/// are compiled in the files that use the registry, not in every file that includes this header
+/// (they were two thirds of its compile time).
+template <class Unused>
+class BasicActivationRegistry {
 public:
     /// Builds the activation of a registered type from its attributes.
     using Factory = AnyActivation (*)(const Attributes&);
 
     /// The one registry of the program.
-    static ActivationRegistry& instance() {
-        static ActivationRegistry registry;
+    static BasicActivationRegistry& instance() {
+        static BasicActivationRegistry registry;
         return registry;
     }
 
@@ -182,10 +187,15 @@ public:
     std::string names_text() const { return m_names.names_text(); }
 
 private:
-    ActivationRegistry();
+    BasicActivationRegistry();
 
-    detail::NameRegistry<Factory> m_names;
+    NameRegistry<Factory> m_names;
 };
+
+}  // namespace detail
+
+/// The program's activations by name (detail::BasicActivationRegistry).
+using ActivationRegistry = detail::BasicActivationRegistry<void>;
 
 /// Registers the activation type A under A::name() (see ActivationRegistry::add()).
 template <class A>
@@ -212,17 +222,19 @@ public:
     AnyActivation(const Policy& policy)
         : m_model(std::make_shared<detail::ActivationHolder<Policy>>(policy)) {}
 
-    /// A built-in activation by kind; `slope` is used by leaky ReLU only.
-    AnyActivation(ActivationKind kind, double slope = 0.01)
-        : AnyActivation(from_kind(kind, slope)) {}
+    /// A built-in activation by kind; `slope` is used by leaky ReLU only. (A template, like the
+    /// registry, so that the built-ins are compiled only where this is called.)
+    template <class Kind, std::enable_if_t<std::is_same_v<Kind, ActivationKind>, int> = 0>
+    AnyActivation(Kind kind, double slope = 0.01) : AnyActivation(from_kind(kind, slope)) {}
 
     /// The registered activation called `name` (a built-in or one given to
     /// register_activation()), with `slope` for leaky ReLU; throws ConfigError naming the text
     /// and the names known otherwise.
+    template <class Registry = ActivationRegistry>
     static AnyActivation parse(std::string_view name, double slope = 0.01) {
         Attributes attributes;
         if (name == "leaky_relu") attributes.set("slope", slope);
-        return ActivationRegistry::instance().make(name, attributes);
+        return Registry::instance().make(name, attributes);
     }
 
     /// The name, as parse() reads it and model files store it.
@@ -277,7 +289,8 @@ public:
     friend bool operator!=(const AnyActivation& x, const AnyActivation& y) { return !(x == y); }
 
 private:
-    static AnyActivation from_kind(ActivationKind kind, double slope) {
+    template <class Kind>
+    static AnyActivation from_kind(Kind kind, double slope) {
         switch (kind) {
             case ActivationKind::sigmoid: return Sigmoid{};
             case ActivationKind::tanh: return Tanh{};
@@ -295,8 +308,11 @@ private:
     std::shared_ptr<const detail::ActivationModel> m_model;
 };
 
+namespace detail {
+
+template <class Unused>
 template <class A>
-bool ActivationRegistry::add() {
+bool BasicActivationRegistry<Unused>::add() {
     static_assert(detail::HasName<A>::value,
                   "NABLA_AN_ACTIVATION_NEEDS_A_NAME: give it static constexpr const char* name()");
     const Factory factory = [](const Attributes& attributes) {
@@ -306,8 +322,9 @@ bool ActivationRegistry::add() {
     return true;
 }
 
-inline AnyActivation ActivationRegistry::make(std::string_view name,
-                                              const Attributes& attributes) const {
+template <class Unused>
+AnyActivation BasicActivationRegistry<Unused>::make(std::string_view name,
+                                                    const Attributes& attributes) const {
     const Factory factory = m_names.find(name);
     if (!factory) {
         throw ConfigError(detail::cat("unknown activation \"", name, "\"; known: ", names_text(),
@@ -316,7 +333,8 @@ inline AnyActivation ActivationRegistry::make(std::string_view name,
     return factory(attributes);
 }
 
-inline ActivationRegistry::ActivationRegistry() {
+template <class Unused>
+BasicActivationRegistry<Unused>::BasicActivationRegistry() {
     add<Identity>();
     add<Sigmoid>();
     add<Tanh>();
@@ -327,5 +345,7 @@ inline ActivationRegistry::ActivationRegistry() {
     add<Softplus>();
     add<GELU>();
 }
+
+}  // namespace detail
 
 }  // namespace nabla

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <nabla/detail/requires_cxx17.hpp>
+
 // Subnormal ("denormal") numbers, below 1.2e-38 in float and 2.2e-308 in double, take one to two
 // orders of magnitude longer per operation on x86 CPUs than normal ones. Training makes them:
 // Adam's second moment is a running mean of squared gradients, and gradients of 1e-20 square to

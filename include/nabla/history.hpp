@@ -1,5 +1,7 @@
 #pragma once
 
+#include <nabla/detail/requires_cxx17.hpp>
+
 // What fit() records per epoch, and the History it returns.
 
 #include <cstddef>

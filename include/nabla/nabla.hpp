@@ -36,11 +36,14 @@
 #include <nabla/optim/rmsprop.hpp>
 #include <nabla/optim/schedule.hpp>
 #include <nabla/optim/sgd.hpp>
-#include <nabla/parameters.hpp>
 #include <nabla/parallel/data_parallel.hpp>
 #include <nabla/parallel/thread_pool.hpp>
+#include <nabla/parameters.hpp>
 #include <nabla/progress.hpp>
 #include <nabla/random.hpp>
+#include <nabla/summary.hpp>
 #include <nabla/train.hpp>
 #include <nabla/version.hpp>
 #include <nabla/workspace.hpp>
+// Last: with NABLA_COMPILED it declares what nabla::compiled holds, before any use.
+#include <nabla/compiled.hpp>

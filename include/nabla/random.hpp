@@ -1,5 +1,7 @@
 #pragma once
 
+#include <nabla/detail/requires_cxx17.hpp>
+
 #include <array>
 #include <cmath>
 #include <cstddef>

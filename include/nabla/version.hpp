@@ -1,5 +1,7 @@
 #pragma once
 
+#include <nabla/detail/requires_cxx17.hpp>
+
 /// nabla's version as three integers, for `#if` checks in user code.
 #define NABLA_VERSION_MAJOR 0
 #define NABLA_VERSION_MINOR 1

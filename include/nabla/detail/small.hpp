@@ -1,5 +1,7 @@
 #pragma once
 
+#include <nabla/detail/requires_cxx17.hpp>
+
 // The arithmetic of layers too small for GEMM, such as the [2,3,2] network of the notes, written
 // entry by entry.
 //

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <nabla/detail/requires_cxx17.hpp>
+
 // CRC-32 as model files use it: the IEEE 802.3 polynomial in its reflected form (0xEDB88320),
 // register preset to all ones, result complemented. It is the CRC of zip, gzip and PNG, so any of
 // their tools can check a model file by hand; the check value of "123456789" is 0xCBF43926.

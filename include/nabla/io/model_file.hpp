@@ -974,10 +974,12 @@ void commit(Net& net, StagedModel<Scalar>& model) {
 }
 
 /// The activation a model file names, from the registry; throws FileError naming the file, the
-/// layer and the activation when the program has not registered it.
-inline AnyActivation activation_of(const ActivationSpec& spec, const std::string& name,
-                                   std::size_t layer) {
-    const ActivationRegistry& registry = ActivationRegistry::instance();
+/// layer and the activation when the program has not registered it. A template for the reason
+/// ActivationRegistry is one.
+template <class Registry = ActivationRegistry>
+AnyActivation activation_of(const ActivationSpec& spec, const std::string& name,
+                            std::size_t layer) {
+    const Registry& registry = Registry::instance();
     if (!registry.contains(spec.name)) {
         throw FileError(cat(name, ": layer ", layer, " uses the activation \"", spec.name,
                             "\", which this program has not registered (", registry.names_text(),
