@@ -11,12 +11,14 @@
 // shape allocates, and threads never share a buffer. Blocks small enough for the stack stay on
 // the stack, as in Eigen's own product.
 //
-// EIGEN 3.4 ONLY. This file calls Eigen internals whose shape changes between releases:
-// internal::general_matrix_matrix_product<...>::run (3.4 added its result inner stride),
-// internal::level3_blocking (its protected members), internal::computeProductBlockingSizes,
-// internal::blas_traits and internal::product_type. The static_assert below stops any other
-// Eigen at compile time. To port, either check those against the new release or make gemm()
-// call gemm_fallback() only (Eigen's own product, which allocates for large blocks as above).
+// WRITTEN FOR EIGEN 3.4. The kernel path calls Eigen internals whose shape changes between
+// releases: internal::general_matrix_matrix_product<...>::run (3.4 added its result inner
+// stride), internal::level3_blocking (its protected members),
+// internal::computeProductBlockingSizes, internal::blas_traits and internal::product_type. With
+// any other Eigen (NABLA_GEMM_KERNEL_PATH is then 0) every product takes gemm_fallback(), Eigen's
+// own public product: the same results, but large blocks are allocated on each product as
+// Eigen does, and a back end chosen with NABLA_GEMM is not used. Defining
+// NABLA_GEMM_PUBLIC_PRODUCT_ONLY takes that path on Eigen 3.4 too (the test of the fallback).
 //
 // What takes which path:
 //   - Eigen's kernel with our buffers: a product that Eigen would itself send to its GEMM
@@ -48,9 +50,14 @@
 #include <new>
 #include <type_traits>
 
-static_assert(EIGEN_WORLD_VERSION == 3 && EIGEN_MAJOR_VERSION == 4 && EIGEN_MINOR_VERSION < 90,
-              "NABLA_DETAIL_GEMM_HPP_IS_WRITTEN_FOR_EIGEN_3_4_ONLY: it calls Eigen internals; see "
-              "the comment at the top of nabla/detail/gemm.hpp for the fallback");
+/// 1 when the kernel path is compiled: Eigen 3.4.x (not its development versions, 3.4.90 and
+/// up), unless NABLA_GEMM_PUBLIC_PRODUCT_ONLY asks for Eigen's public product alone.
+#if EIGEN_WORLD_VERSION == 3 && EIGEN_MAJOR_VERSION == 4 && EIGEN_MINOR_VERSION < 90 && \
+    !defined(NABLA_GEMM_PUBLIC_PRODUCT_ONLY)
+#define NABLA_GEMM_KERNEL_PATH 1
+#else
+#define NABLA_GEMM_KERNEL_PATH 0
+#endif
 
 namespace nabla::detail {
 
@@ -95,6 +102,7 @@ inline GemmScratch& gemm_scratch() {
     return scratch;
 }
 
+#if NABLA_GEMM_KERNEL_PATH
 /// Eigen's blocking for one product, computed as Eigen's product computes it (one thread, no
 /// extra depth factor) so that the kernel walks the same blocks. A packed block that Eigen would
 /// take from the heap (larger than EIGEN_STACK_ALLOCATION_LIMIT, or any size where Eigen has no
@@ -182,6 +190,7 @@ bool eigen_splits_gemm(Eigen::Index rows, Eigen::Index cols, Eigen::Index depth)
     return std::min<Eigen::Index>(Eigen::nbThreads(), most) > 1;
 }
 #endif
+#endif  // NABLA_GEMM_KERNEL_PATH
 
 /// Eigen's own product: dst = α·lhs·rhs, or dst += α·lhs·rhs. The path of everything the kernel
 /// path does not take.
@@ -204,6 +213,7 @@ void gemm_fallback(Eigen::MatrixBase<Dst>& dst, const Eigen::MatrixBase<Lhs>& lh
     }
 }
 
+#if NABLA_GEMM_KERNEL_PATH
 /// The operands of α·lhs·rhs as Eigen's product sees them: each with any transpose or scalar
 /// factor peeled off (a, b, and whether each is stored row-major, i.e. transposed), and α times
 /// those factors.
@@ -269,6 +279,7 @@ void gemm_on_backend(Eigen::MatrixBase<Dst>& dst, const Eigen::MatrixBase<Lhs>& 
                  op.b.outerStride(), accumulate ? Scalar(1) : Scalar(0), dst.derived().data(),
                  dst.derived().outerStride());
 }
+#endif  // NABLA_GEMM_KERNEL_PATH
 
 /// dst = α·lhs·rhs, or dst += α·lhs·rhs when `accumulate`, as `dst.noalias() = α * lhs * rhs`
 /// computes it (the same result bit for bit, unless a back end takes it) but without heap
@@ -286,6 +297,7 @@ void gemm_on_backend(Eigen::MatrixBase<Dst>& dst, const Eigen::MatrixBase<Lhs>& 
 template <class Dst, class Lhs, class Rhs>
 void gemm(Eigen::MatrixBase<Dst>& dst, const Eigen::MatrixBase<Lhs>& lhs,
           const Eigen::MatrixBase<Rhs>& rhs, typename Dst::Scalar alpha, bool accumulate) {
+#if NABLA_GEMM_KERNEL_PATH
     if constexpr (GemmKernelFits<Dst, Lhs, Rhs>::value) {
         const Eigen::Index rows = lhs.rows();
         const Eigen::Index cols = rhs.cols();
@@ -316,6 +328,7 @@ void gemm(Eigen::MatrixBase<Dst>& dst, const Eigen::MatrixBase<Lhs>& lhs,
             return;
         }
     }
+#endif
     gemm_fallback(dst, lhs, rhs, alpha, accumulate);
 }
 
