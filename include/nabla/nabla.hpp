@@ -23,6 +23,7 @@
 #include <nabla/io/dot.hpp>
 #include <nabla/io/idx.hpp>
 #include <nabla/io/model_file.hpp>
+#include <nabla/io/safetensors.hpp>
 #include <nabla/layer.hpp>
 #include <nabla/layer_registry.hpp>
 #include <nabla/layers/dense.hpp>
