@@ -110,22 +110,18 @@ TEST_CASE("a bad safetensors file is a FileError that says what and where, and c
     long_header[1] = char(0xff);
     CHECK(contains(refused(long_header), "past the end"));
     CHECK(contains(refused(with_header(good, "{\"0.weight\":")), "byte "));
-    std::string renamed = json;
-    renamed.replace(renamed.find("2.bias"), 6, "9.bias");
-    CHECK(contains(refused(with_header(good, renamed)), "no tensor \"2.bias\" for Dense layer 2"));
-    std::string f16 = json;
-    f16.replace(f16.find("F32"), 3, "F16");
-    CHECK(contains(refused(with_header(good, f16)), "dtype F16"));
-    std::string transposed = json;
-    transposed.replace(transposed.find("[2,3]"), 5, "[3,2]");
-    CHECK(contains(refused(with_header(good, transposed)),
+    // The message for the good file with `from`, its first occurrence in the header, made `to`.
+    auto refused_edit = [&](const std::string& from, const std::string& to) {
+        std::string edited = json;
+        edited.replace(edited.find(from), from.size(), to);
+        return refused(with_header(good, edited));
+    };
+    CHECK(contains(refused_edit("2.bias", "9.bias"), "no tensor \"2.bias\" for Dense layer 2"));
+    CHECK(contains(refused_edit("F32", "F16"), "dtype F16"));
+    CHECK(contains(refused_edit("[2,3]", "[3,2]"),
                    "\"0.weight\" has shape [3, 2], Dense layer 1 needs [2, 3]"));
-    std::string outside = json;
-    outside.replace(outside.find("[40,44]"), 7, "[40,48]");
-    CHECK(contains(refused(with_header(good, outside)), "outside the 44 bytes of data"));
-    std::string overlapping = json;
-    overlapping.replace(overlapping.find("[24,32]"), 7, "[20,28]");
-    CHECK(contains(refused(with_header(good, overlapping)), "overlap"));
+    CHECK(contains(refused_edit("[40,44]", "[40,48]"), "outside the 44 bytes of data"));
+    CHECK(contains(refused_edit("[24,32]", "[20,28]"), "overlap"));
     CHECK(net.layer<0>().weights() == before.layer<0>().weights());
     CHECK(net.layer<1>().bias() == before.layer<1>().bias());
 
