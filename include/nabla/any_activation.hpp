@@ -229,7 +229,8 @@ public:
 
     /// The registered activation called `name` (a built-in or one given to
     /// register_activation()), with `slope` for leaky ReLU; throws ConfigError naming the text
-    /// and the names known otherwise.
+    /// and the names known otherwise. `Registry` is not for callers: as a template, parse()
+    /// compiles the registry's built-ins only where it is called.
     template <class Registry = ActivationRegistry>
     static AnyActivation parse(std::string_view name, double slope = 0.01) {
         Attributes attributes;
