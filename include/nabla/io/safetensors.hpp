@@ -18,6 +18,7 @@
 #include <nabla/detail/format.hpp>
 #include <nabla/error.hpp>
 #include <nabla/io/atomic_file.hpp>
+#include <nabla/io/detail/state_bytes.hpp>
 #include <nabla/layer.hpp>
 
 #include <Eigen/Core>
@@ -222,14 +223,6 @@ inline std::size_t element_bytes(const std::string& dtype) {
     return 0;
 }
 
-/// `value`'s bytes, little-endian (x86-64 and AArch64 Linux are).
-template <class T>
-void append_bytes(std::string& out, T value) {
-    char bytes[sizeof(T)];
-    std::memcpy(bytes, &value, sizeof(T));
-    out.append(bytes, sizeof(T));
-}
-
 /// Throws ConfigError unless every layer of `net` with parameters has exactly W and b.
 template <class Net>
 void check_storable(const Net& net, const char* caller) {
@@ -277,9 +270,9 @@ std::string to_safetensors(const Net& net) {
     });
     json += detail::cat(json.size() > 1 ? "," : "", "\"__metadata__\":{\"format\":\"pt\"}}");
     json.append((8 - json.size() % 8) % 8, ' ');  // the data start 8-byte aligned
-    std::string out;
-    detail::safetensors::append_bytes(out, std::uint64_t(json.size()));
-    return out + json + data;
+    detail::StateWriter length;  // N as a little-endian u64, byte by byte
+    length.u64(json.size());
+    return std::string(length.bytes().begin(), length.bytes().end()) + json + data;
 }
 
 /// Saves `net`'s weights to `path` as safetensors, atomically (write_file_atomically). Throws
@@ -307,8 +300,9 @@ void load_safetensors_from_bytes(Net& net, std::string_view bytes, const std::st
         throw FileError(detail::cat(name, ": byte ", bytes.size(), ": ", bytes.size(),
                             " bytes, too short for the 8-byte header length of safetensors"));
     }
-    std::uint64_t header = 0;
-    for (int k = 7; k >= 0; --k) header = header << 8 | std::uint8_t(bytes[std::size_t(k)]);
+    const std::uint64_t header =
+        detail::StateReader(reinterpret_cast<const unsigned char*>(bytes.data()), 8, name, 0)
+            .u64();
     if (header > bytes.size() - 8) {
         throw FileError(detail::cat(name, ": byte 0: the header is ", header, " bytes long, past the end "
                                   "of the ", bytes.size(), "-byte file"));
