@@ -6,7 +6,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 source scripts/deps.sh
 nabla_ensure_deps cmake g++ make libeigen3-dev catch2 zlib1g-dev dataset-fashion-mnist \
-    libbenchmark-dev python3
+    libbenchmark-dev python3 doxygen
 
 # The Eigen back end, named because build/ may have been configured with another by demo.sh:
 # the allocation tests hold for it alone (detail/gemm_onednn.hpp), and scripts/test_backend.sh

@@ -38,6 +38,20 @@ namespace nabla {
 /// The activation functions of nabla's first model format, by enumerator (AnyActivation names any
 /// activation by its name(); these six also by kind). `custom` stands for every other one.
 enum class ActivationKind { identity, sigmoid, tanh, relu, leaky_relu, softmax, custom };
+/// \var ActivationKind::identity
+/// Identity: a = z.
+/// \var ActivationKind::sigmoid
+/// Sigmoid: a = 1 / (1 + e^−z).
+/// \var ActivationKind::tanh
+/// Tanh: a = tanh(z).
+/// \var ActivationKind::relu
+/// ReLU: a = max(0, z).
+/// \var ActivationKind::leaky_relu
+/// LeakyReLU: a = z for z > 0, else slope·z.
+/// \var ActivationKind::softmax
+/// Softmax: aᵢ = e^zᵢ / Σⱼ e^zⱼ per column.
+/// \var ActivationKind::custom
+/// Any other activation, known by its name() only.
 
 /// The lower-case name of an activation kind, as written in model files and on command lines.
 constexpr std::string_view to_string(ActivationKind kind) {

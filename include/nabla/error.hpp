@@ -6,6 +6,9 @@
 #include <stdexcept>
 #include <string>
 
+/// \file
+/// The exceptions nabla throws, one type per kind of error, and its assert macro.
+
 /// Checks an internal invariant (never user input). Define NABLA_ASSERT before including nabla to
 /// route it elsewhere; user errors are exceptions, never asserts.
 #ifndef NABLA_ASSERT

@@ -1,6 +1,11 @@
 #pragma once
 
+/// \file
 /// The whole library: `#include <nabla/nabla.hpp>`.
+
+/// \namespace nabla
+/// Everything a program calls: networks, layers, activations, losses, optimizers, training,
+/// data, files. Internals live in nabla::detail and may change in any release.
 
 #include <nabla/activation.hpp>
 #include <nabla/any_activation.hpp>

@@ -40,7 +40,7 @@ namespace nabla {
 /// How fit() shows its progress.
 enum class ProgressMode {
     automatic,  ///< redraw when the stream is a terminal, lines otherwise.
-    redraw,     ///< One line redrawn in place (\r, then clear to the end of the line).
+    redraw,     ///< One line redrawn in place (`\r`, then clear to the end of the line).
     lines,      ///< One plain line per epoch, for logs and pipes.
     silent,     ///< Nothing.
 };

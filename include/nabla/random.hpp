@@ -12,7 +12,7 @@
 namespace nabla {
 
 /// xoshiro256** seeded through splitmix64: small, fast and the same on every platform, unlike the
-/// distributions of <random>, whose algorithms the standard leaves to each library. One seed
+/// distributions of `<random>`, whose algorithms the standard leaves to each library. One seed
 /// gives one sequence everywhere, so one seed gives one network.
 class Rng {
 public:

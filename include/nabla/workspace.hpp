@@ -99,6 +99,7 @@ public:
     void set_has_gradients(bool has) { m_has_gradients = has; }
 
 protected:
+    /// Throws ShapeError when a workspace of a compile-time batch is given another batch size.
     void check_batch(Eigen::Index batch) const {
         if (Batch != Eigen::Dynamic && batch != Batch) {
             throw ShapeError(cat("the workspace holds a fixed batch of ", samples(Batch),
@@ -116,11 +117,11 @@ protected:
         if (m_gradients.size() != parameters) m_gradients.resize(parameters);
     }
 
-    Input m_input;
-    Input m_input_gradient;
-    GradientVector m_gradients;
-    bool m_has_gradients = false;
-    Rng m_rng{default_workspace_seed};
+    Input m_input;                      ///< a⁰ = x.
+    Input m_input_gradient;             ///< ∂C/∂x, sized on demand.
+    GradientVector m_gradients;         ///< Every ∂C/∂W and ∂C/∂b, layer by layer.
+    bool m_has_gradients = false;       ///< m_gradients belongs to the batch in m_input.
+    Rng m_rng{default_workspace_seed};  ///< Draws the dropout masks of training passes.
 };
 
 /// Prepares the state of each layer of `net` for `batch` columns, its gradients at their place

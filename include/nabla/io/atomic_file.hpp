@@ -23,6 +23,9 @@
 #include <utility>
 #include <vector>
 
+/// \file
+/// write_file_atomically(): a file is replaced whole or not at all.
+
 /// 1 where the POSIX calls (open with O_EXCL, fsync) are there; define it as 0 before including
 /// nabla to use the portable fallback, which cannot sync the file to the disk.
 #ifndef NABLA_IO_POSIX

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+/// \file
 /// Readers for the IDX format of MNIST and Fashion-MNIST: two zero bytes, a data-type byte
 /// (0x08: unsigned byte), a byte with the number of dimensions d, d big-endian uint32 sizes,
 /// then the items in row-major order. Plain and gzip files are both read (decided by the first
