@@ -104,6 +104,16 @@ void models() {
         {3, 5, 4, 2}, {nabla::Tanh{}, nabla::ReLU{}, nabla::Identity{}}, /*seed=*/4);
     files.emplace_back("v1_tanh_relu_identity.nbl", saved(deep));
 
+    // The same network with the Standardizer of its inputs: version 3's input transform section.
+    {
+        Eigen::VectorXf mean(3), scale(3);
+        mean << 100.0f, -0.5f, 0.0f;
+        scale << 20.0f, 0.25f, 1.0f;
+        std::ostringstream out;
+        nabla::save(deep, nabla::Standardizer<float>(mean, scale), out);
+        files.emplace_back("v3_standardizer.nbl", out.str());
+    }
+
     // Version 2 activations in float64: GELU, Softplus, softmax for CrossEntropy.
     const nabla::DynamicNetwork<double, nabla::CrossEntropy> named(
         {2, 3, 3, 2}, {nabla::GELU{}, nabla::Softplus{}, nabla::Softmax{}}, /*seed=*/5);

@@ -3,8 +3,11 @@
 
 Every inline code span of the given Markdown files that reads as a line of C++ (ASCII, at least
 ten characters, and holding ';', '.noalias()' or '->') must occur, whitespace aside and with or
-without its final ';', in a header under include/ or a program under examples/. Prints each
-quote that does not, and exits 1 if there is one; exits 2 when a file cannot be read.
+without its final ';', in a header under include/ or a program under examples/. A fenced code
+block right after a line `<!-- quote: PATH -->` must occur in the file PATH (from the project's
+top directory) whole, whitespace aside: a program shown in full is the program that is built and
+tested. Prints each quote that does not, and exits 1 if there is one; exits 2 when a file cannot
+be read.
 
     python3 scripts/check_doc_quotes.py docs/backprop.md docs/architecture.md
 """
@@ -14,6 +17,7 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SPAN = re.compile(r"`([^`\n]+)`")
+BLOCK = re.compile(r"<!-- quote: (\S+) -->\n```[a-z]*\n(.*?)\n```", re.S)
 CODE_MARK = re.compile(r";|\.noalias\(\)|->")
 
 
@@ -51,6 +55,16 @@ def main(paths):
             if squeeze(quote).rstrip(";") not in code:
                 stale += 1
                 print(f"{path}: quotes code that is not in include/ or examples/: {quote}")
+        for source, block in BLOCK.findall(markdown):
+            checked += 1
+            try:
+                text = (ROOT / source).read_text(encoding="utf-8")
+            except OSError as error:
+                print(f"{path}: quotes {source}, which cannot be read: {error}")
+                return 2
+            if squeeze(block) not in squeeze(text):
+                stale += 1
+                print(f"{path}: the block quoted from {source} is not in it:\n{block}")
     print(f"{checked} code quotes checked, {stale} stale")
     return 1 if stale else 0
 

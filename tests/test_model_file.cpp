@@ -13,6 +13,7 @@
 #include <nabla/io/checksum.hpp>
 #include <nabla/io/model_file.hpp>
 #include <nabla/loss.hpp>
+#include <nabla/model.hpp>
 #include <nabla/network.hpp>
 
 #include <Eigen/Core>
@@ -458,9 +459,9 @@ TEST_CASE("model file: each corrupt header field is named with its byte offset",
     }
     SECTION("an empty file") { check_message(failure(Bytes{}), {"m.nbl: byte 0", "empty"}); }
     SECTION("unknown versions") {
-        check_message(failure(resealed(version_at, 3)),
-                      {"m.nbl: byte 8", "model format version 3 is not supported",
-                       "versions 1 and 2"});
+        check_message(failure(resealed(version_at, 4)),
+                      {"m.nbl: byte 8", "model format version 4 is not supported",
+                       "versions 1, 2 and 3"});
         check_message(failure(resealed(version_at, 0)), {"m.nbl: byte 8", "version 0"});
     }
     SECTION("unknown scalar type") {
@@ -827,5 +828,284 @@ TEST_CASE("model file: a source without a known size (a pipe) loads the same", "
     CHECK(same_parameters(target, original));
 }
 #endif
+
+// --- version 3: the Standardizer of the inputs travels with the model ---
+
+namespace {
+
+using Scaler = nabla::Standardizer<float>;
+
+/// μ and s for the 4 inputs of every_activation_net: far from 0 and 1, so that a scaling that is
+/// lost or applied twice changes every prediction.
+Scaler four_feature_scaler() {
+    Eigen::VectorXf mean(4), scale(4);
+    mean << 100.0f, -3.5f, 0.25f, 2048.0f;
+    scale << 20.0f, 0.125f, 3.0f, 512.0f;
+    return Scaler(mean, scale);
+}
+
+/// Raw inputs on the scaler's scale: 4 × 7.
+Eigen::MatrixXf raw_inputs() {
+    Eigen::MatrixXf x = nabla_test::random_matrix<Eigen::MatrixXf>(4, 7, 77);
+    const Scaler scaler = four_feature_scaler();
+    for (Eigen::Index k = 0; k < x.cols(); ++k)
+        for (Eigen::Index j = 0; j < 4; ++j)
+            x(j, k) = scaler.mean()(j) + 2.0f * scaler.scale()(j) * x(j, k);
+    return x;
+}
+
+/// (x − μ) / s element by element, written out apart from Standardizer.
+Eigen::MatrixXf scaled_by_hand(const Eigen::MatrixXf& x, const Scaler& scaler) {
+    Eigen::MatrixXf y(x.rows(), x.cols());
+    for (Eigen::Index k = 0; k < x.cols(); ++k)
+        for (Eigen::Index j = 0; j < x.rows(); ++j)
+            y(j, k) = (x(j, k) - scaler.mean()(j)) / scaler.scale()(j);
+    return y;
+}
+
+/// The bytes save(net, inputs, out) writes.
+template <class Net, class Inputs>
+Bytes bytes_with_scaler(const Net& net, const Inputs& inputs) {
+    std::ostringstream out;
+    nabla::save(net, inputs, out);
+    const std::string text = out.str();
+    return Bytes(text.begin(), text.end());
+}
+
+void append_name(Bytes& bytes, const std::string& name) {
+    append_le(bytes, name.size(), 4);
+    bytes.insert(bytes.end(), name.begin(), name.end());
+}
+
+void append_f64(Bytes& bytes, double value) {
+    std::uint64_t bits = 0;
+    std::memcpy(&bits, &value, 8);
+    append_le(bytes, bits, 8);
+}
+
+void append_f32(Bytes& bytes, float value) {
+    std::uint32_t bits = 0;
+    std::memcpy(&bits, &value, 4);
+    append_le(bytes, bits, 4);
+}
+
+}  // namespace
+
+TEST_CASE("model file version 3: the bytes of a model with its Standardizer are the documented "
+          "layout",
+          "[io][model][deployment]") {
+    nabla::DynamicNetwork<float, nabla::HalfSquaredError> net({2, 1}, {nabla::Sigmoid{}}, 0);
+    Eigen::MatrixXf w(1, 2);
+    w << 0.5f, -2.0f;
+    net.layer(0).set_weights(w);
+    net.layer(0).set_bias(Eigen::VectorXf::Constant(1, 0.25f));
+    Eigen::VectorXf mean(2), scale(2);
+    mean << 1.0f, -2.0f;
+    scale << 0.5f, 4.0f;
+
+    Bytes expected = {'N', 'A', 'B', 'L', 'A', 'M', 'L', 'P'};
+    append_le(expected, 3, 4);  // version 3
+    append_le(expected, 1, 4);  // float32
+    append_name(expected, "HalfSquaredError");
+    append_le(expected, 1, 4);  // 1 layer, described as in version 2:
+    append_name(expected, "Dense");
+    append_le(expected, 2, 4);  // inputs
+    append_le(expected, 1, 4);  // outputs
+    append_name(expected, "sigmoid");
+    append_le(expected, 0, 4);  // no activation attributes
+    append_le(expected, 0, 4);  // no layer attributes
+    append_le(expected, 2, 4);  // 2 blocks: W 1x2, b 1x1
+    for (std::uint64_t side : {1, 2, 1, 1}) append_le(expected, side, 4);
+    append_le(expected, 1, 4);  // 1 input transform
+    append_name(expected, "Standardizer");
+    append_le(expected, 2, 4);  // 2 features
+    for (double value : {1.0, -2.0, 0.5, 4.0}) append_f64(expected, value);  // μ, then s
+    for (float value : {0.5f, -2.0f, 0.25f}) append_f32(expected, value);   // W, then b
+    append_le(expected, reference_crc32(expected.data(), expected.size()), 4);
+
+    CHECK(bytes_with_scaler(net, Scaler(mean, scale)) == expected);
+    // Without a Standardizer the same network is still written in version 1.
+    CHECK(bytes_of(net)[version_at] == 1);
+}
+
+TEST_CASE("model file version 3: load_model predicts on raw inputs as the network did on scaled "
+          "ones",
+          "[io][model][deployment]") {
+    auto net = every_activation_net<float>(5);
+    randomize_biases(net, 50);
+    const Scaler scaler = four_feature_scaler();
+    const Eigen::MatrixXf x = raw_inputs();
+    const Eigen::MatrixXf expected = net.predict(scaled_by_hand(x, scaler));
+    TempDir dir;
+    const std::string path = dir.file("with_scaler.nbl");
+    nabla::save(net, scaler, path);
+    CHECK(nabla::read_model_info(path).version == 3);
+
+    SECTION("load_model") {
+        const auto model = nabla::load_model<float, nabla::CrossEntropy>(path);
+        REQUIRE(model.standardizer().has_value());
+        CHECK(model.standardizer()->mean() == scaler.mean());
+        CHECK(model.standardizer()->scale() == scaler.scale());
+        CHECK(same_parameters(model.network(), net));
+        const Eigen::MatrixXf predicted = model.predict(x);
+        CHECK(predicted.isApprox(expected, 1e-6f));
+        CHECK(model.classify(x) == nabla::predicted_classes(expected));
+        // Raw inputs given to the bare network are another thing altogether.
+        CHECK_FALSE(model.network().predict(x).isApprox(expected, 1e-3f));
+    }
+    SECTION("load(net, scaler, path) fills both; load(net, path) the network alone") {
+        auto target = every_activation_net<float>(6);
+        Scaler loaded;
+        nabla::load(target, loaded, path);
+        CHECK(same_parameters(target, net));
+        CHECK(loaded.mean() == scaler.mean());
+        CHECK(loaded.scale() == scaler.scale());
+        auto bare = every_activation_net<float>(7);
+        nabla::load(bare, path);
+        CHECK(same_parameters(bare, net));
+    }
+    SECTION("a float model with its Standardizer loads into a double model exactly") {
+        const auto model = nabla::load_model<double, nabla::CrossEntropy>(path);
+        REQUIRE(model.standardizer().has_value());
+        CHECK(model.standardizer()->mean() == scaler.mean().cast<double>());
+        CHECK(model.standardizer()->scale() == scaler.scale().cast<double>());
+    }
+    SECTION("Model::save writes the same file again") {
+        const auto model = nabla::load_model<float, nabla::CrossEntropy>(path);
+        model.save(dir.file("again.nbl"));
+        CHECK(read_bytes(dir.file("again.nbl")) == read_bytes(path));
+    }
+}
+
+TEST_CASE("model file version 3: files of versions 1 and 2 load as models without scaling",
+          "[io][model][deployment]") {
+    const auto net = every_activation_net<float>(8);
+    TempDir dir;
+    const std::string path = dir.file("v1.nbl");
+    nabla::save(net, path);
+    REQUIRE(nabla::read_model_info(path).version == 1);
+    const auto model = nabla::load_model<float, nabla::CrossEntropy>(path);
+    CHECK_FALSE(model.standardizer().has_value());
+    const Eigen::MatrixXf x = raw_inputs();
+    CHECK(model.predict(x) == net.predict(x));
+
+    // Asked for a Standardizer the file does not keep: an error, and nothing changes.
+    auto target = every_activation_net<float>(9);
+    const auto before = target;
+    Scaler scaler = four_feature_scaler();
+    check_message(message_of<FileError>([&] { nabla::load(target, scaler, path); }),
+                  {path, "keeps no Standardizer", "version 1"});
+    CHECK(same_parameters(target, before));
+    CHECK(scaler.mean() == four_feature_scaler().mean());
+}
+
+TEST_CASE("model file version 3: a Standardizer that does not belong to the network is refused "
+          "before any write",
+          "[io][model][deployment]") {
+    const auto net = every_activation_net<float>(10);
+    TempDir dir;
+    const std::string path = dir.file("never.nbl");
+    check_message(message_of<nabla::ConfigError>([&] { nabla::save(net, Scaler(), path); }),
+                  {"Standardizer is not fitted"});
+    Eigen::VectorXf three = Eigen::VectorXf::Ones(3);
+    check_message(
+        message_of<nabla::ConfigError>([&] { nabla::save(net, Scaler(three, three), path); }),
+        {"fitted on 3 features", "takes 4 inputs"});
+    CHECK_FALSE(fs::exists(path));
+    CHECK(dir.entries().empty());
+    CHECK_THROWS_AS((nabla::Model<float, nabla::CrossEntropy>(net, Scaler(three, three))),
+                    nabla::ConfigError);
+}
+
+TEST_CASE("model file version 3: a damaged input transform is named with its byte offset",
+          "[io][model][deployment]") {
+    nabla::DynamicNetwork<float, nabla::HalfSquaredError> net({2, 1}, {nabla::Sigmoid{}}, 0);
+    Eigen::VectorXf mean(2), scale(2);
+    mean << 1.0f, -2.0f;
+    scale << 0.5f, 4.0f;
+    const Bytes good = bytes_with_scaler(net, Scaler(mean, scale));
+    // Offsets from the layout test above: the layer description ends at byte 96.
+    constexpr std::size_t transforms_at = 96;
+    constexpr std::size_t name_at = 100;
+    constexpr std::size_t features_at = 116;
+    constexpr std::size_t means_at = 120;
+    constexpr std::size_t scales_at = 136;
+    REQUIRE(good.size() == scales_at + 16 + 12 + 4);
+    REQUIRE(good[name_at + 4] == 'S');
+
+    const auto failure = [&](Bytes bytes) {
+        return message_of<FileError>([&] {
+            nabla::load_network_from_bytes<float, nabla::HalfSquaredError>(bytes.data(),
+                                                                          bytes.size(), "m.nbl");
+        });
+    };
+    const auto with_f64 = [&](std::size_t offset, double value) {
+        Bytes bytes = good;
+        std::uint64_t bits = 0;
+        std::memcpy(&bits, &value, 8);
+        for (int i = 0; i < 8; ++i) bytes[offset + i] = (unsigned char)(bits >> (8 * i));
+        reseal(bytes);
+        return bytes;
+    };
+    SECTION("more than one transform") {
+        Bytes bytes = good;
+        put_u32(bytes, transforms_at, 2);
+        reseal(bytes);
+        check_message(failure(bytes), {"m.nbl: byte 96", "2 input transforms", "at most 1"});
+    }
+    SECTION("a transform this library does not know") {
+        Bytes bytes = good;
+        bytes[name_at + 4] = 'Z';
+        reseal(bytes);
+        check_message(failure(bytes), {"m.nbl: byte 100", "\"Ztandardizer\"", "knows only"});
+    }
+    SECTION("another number of features than layer 1 takes") {
+        Bytes bytes = good;
+        put_u32(bytes, features_at, 3);
+        reseal(bytes);
+        check_message(failure(bytes), {"m.nbl: byte 116", "3 features", "layer 1 takes 2"});
+    }
+    SECTION("a file that ends inside the means") {
+        const Bytes bytes(good.begin(), good.begin() + std::ptrdiff_t(means_at + 8));
+        check_message(failure(bytes), {"m.nbl: byte 116", "32 bytes", "truncated"});
+    }
+    SECTION("a mean that is not finite") {
+        check_message(failure(with_f64(means_at + 8, std::numeric_limits<double>::infinity())),
+                      {"m.nbl: byte 128", "mean of feature 1", "not finite"});
+    }
+    SECTION("a scale that is zero, negative or not finite") {
+        check_message(failure(with_f64(scales_at, 0.0)),
+                      {"m.nbl: byte 136", "scale of feature 0", "positive and finite"});
+        check_message(failure(with_f64(scales_at + 8, -1.0)),
+                      {"m.nbl: byte 144", "scale of feature 1"});
+        check_message(failure(with_f64(scales_at, std::numeric_limits<double>::quiet_NaN())),
+                      {"m.nbl: byte 136", "scale of feature 0"});
+    }
+    SECTION("every truncation") {
+        for (std::size_t length = 0; length < good.size(); ++length) {
+            CAPTURE(length);
+            const Bytes cut(good.begin(), good.begin() + std::ptrdiff_t(length));
+            check_message(failure(cut), {"m.nbl: byte ", length == 0 ? "empty" : "truncated"});
+        }
+    }
+}
+
+TEST_CASE("model file version 3: a double Standardizer beyond float's range is refused by a "
+          "float model",
+          "[io][model][deployment]") {
+    nabla::DynamicNetwork<double, nabla::HalfSquaredError> net({2, 1}, {nabla::Sigmoid{}}, 0);
+    Eigen::VectorXd mean(2), scale(2);
+    mean << 0.0, 0.0;
+    scale << 1.0, 1e-60;  // positive in double, 0 in float
+    TempDir dir;
+    const std::string path = dir.file("tiny_scale.nbl");
+    nabla::save(net, nabla::Standardizer<double>(mean, scale), path);
+    const auto in_double = nabla::load_model<double, nabla::HalfSquaredError>(path);
+    CHECK(in_double.standardizer()->scale()(1) == 1e-60);
+    check_message(message_of<FileError>([&] {
+                      nabla::load_model<float, nabla::HalfSquaredError>(path);
+                  }),
+                  {path, "Standardizer does not fit the network's scalar type", "feature 1"});
+}
 
 }  // namespace test_model_file

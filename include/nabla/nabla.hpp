@@ -35,6 +35,7 @@
 #include <nabla/layers/dropout.hpp>
 #include <nabla/loss.hpp>
 #include <nabla/metrics.hpp>
+#include <nabla/model.hpp>
 #include <nabla/network.hpp>
 #include <nabla/optim/adam.hpp>
 #include <nabla/optim/clipping.hpp>

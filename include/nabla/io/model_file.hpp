@@ -5,19 +5,22 @@
 //
 //     "NABLAMLP" | version u32 | scalar u32 | loss name | layer count u32 |
 //     per layer: its description (version 1: inputs, outputs, activation code, slope;
-//                version 2: type, inputs, outputs, activation and attributes by name,
+//                version 2 and 3: type, inputs, outputs, activation and attributes by name,
 //                parameter block shapes) |
+//     version 3 only: the input transform (a Standardizer's μ and s) |
 //     per layer: each parameter block column by column (Dense: W, then b) | CRC-32
 //
 // save() writes version 1 when it can hold the network (Dense layers of the six activations it
-// has codes for), so that files stay readable by every release, and version 2 otherwise (other
-// layer types such as Dropout, other activations, the program's own). Both are read.
+// has codes for), so that files stay readable by every release, version 2 otherwise (other
+// layer types such as Dropout, other activations, the program's own), and version 3 only when
+// it is given the Standardizer the network's inputs go through. All three are read.
 //
 // Every number is little-endian, written and read byte by byte whatever the host, so a file moves
 // between machines unchanged; no text is formatted, so the locale plays no part. Saving goes
 // through write_file_atomically: a crash or a full disk never leaves half a model behind.
 //
 //     nabla::save(net, "xor.nbl");
+//     nabla::save(net, scaler, "iris.nbl");   // with the inputs' Standardizer (version 3)
 //     nabla::load(net, "xor.nbl");     // into a network built with the same layers and loss
 //     auto copy = nabla::load_network<double, nabla::BinaryCrossEntropy>("xor.nbl");
 //
@@ -27,6 +30,7 @@
 #include <nabla/activation.hpp>
 #include <nabla/any_activation.hpp>
 #include <nabla/attributes.hpp>
+#include <nabla/data/standardizer.hpp>
 #include <nabla/detail/format.hpp>
 #include <nabla/dynamic_network.hpp>
 #include <nabla/error.hpp>
@@ -65,8 +69,8 @@
 
 namespace nabla {
 
-/// The newest model format version this library writes; it reads versions 1 and 2.
-inline constexpr std::uint32_t model_format_version = 2;
+/// The newest model format version this library writes; it reads versions 1, 2 and 3.
+inline constexpr std::uint32_t model_format_version = 3;
 
 /// How a model file stores its weights: IEEE 754 binary32 or binary64, little-endian.
 enum class StoredScalar : std::uint32_t { float32 = 1, float64 = 2 };
@@ -96,12 +100,22 @@ struct ModelLayerInfo {
     friend bool operator!=(const ModelLayerInfo& x, const ModelLayerInfo& y) { return !(x == y); }
 };
 
+/// The Standardizer a model file keeps for its inputs (version 3): x' = (x − μ) / s per input
+/// feature, as stored, in double whatever the network's scalar type.
+struct StoredStandardizer {
+    Eigen::VectorXd mean;   ///< μ, one per input of the first layer.
+    Eigen::VectorXd scale;  ///< s, one per input, positive.
+};
+
 /// Everything a model file says besides the parameters: enough to build the network it fits.
 struct ModelInfo {
     std::uint32_t version = model_format_version;  ///< The format version of the file.
     StoredScalar scalar = StoredScalar::float64;    ///< How the weights are stored.
     std::string loss;                               ///< The loss's name(), e.g. "CrossEntropy".
     std::vector<ModelLayerInfo> layers;             ///< Input side first.
+    /// The standardization the inputs go through before the first layer; only a version 3 file
+    /// has one.
+    std::optional<StoredStandardizer> standardizer;
 
     /// {inputs, hidden..., outputs}, as networks take them.
     std::vector<Eigen::Index> sizes() const {
@@ -123,6 +137,9 @@ inline constexpr std::size_t layer_record_size = 20;  // version 1: inputs, outp
 inline constexpr std::size_t min_layer_description = 4 + 4 + 4 + 4 + 4 + 4 + 4;
 /// The fewest bytes an attribute takes: a one-byte name and its value.
 inline constexpr std::size_t min_attribute = 4 + 1 + 8;
+/// The name version 3 gives the Standardizer in its input transform section: the section names
+/// its transform so that others can be added without another version.
+inline constexpr const char* standardizer_name = "Standardizer";
 
 /// The activations of version 1, by code: fixed by the format, not by ActivationKind's order.
 inline constexpr const char* version_1_activations[] = {"identity", "sigmoid", "tanh",
@@ -362,20 +379,38 @@ inline void write_attributes(Writer& writer, const Attributes& attributes) {
     }
 }
 
-/// Writes `net` (check_savable first): in version 1 when every layer fits it, version 2
-/// otherwise. Stream failures are left in the stream's state for the caller to report.
+/// Throws ConfigError unless `inputs` can be saved as the Standardizer of `net`'s inputs: fitted,
+/// one feature per input of the first layer.
 template <class Net>
-void write_model(const Net& net, std::ostream& out) {
+void check_standardizer(const Net& net, const Standardizer<typename Net::Scalar>& inputs) {
+    if (!inputs.fitted()) {
+        throw ConfigError("cannot save the model: its Standardizer is not fitted; call fit() on "
+                          "the training inputs first");
+    }
+    if (inputs.features() != net.inputs()) {
+        throw ConfigError(cat("cannot save the model: its Standardizer was fitted on ",
+                              inputs.features(), " features, the network takes ", net.inputs(),
+                              " inputs"));
+    }
+}
+
+/// Writes `net` (check_savable first): in version 3 when `inputs` is given, else in version 1
+/// when every layer fits it and version 2 otherwise. Stream failures are left in the stream's
+/// state for the caller to report.
+template <class Net>
+void write_model(const Net& net, std::ostream& out,
+                 const Standardizer<typename Net::Scalar>* inputs = nullptr) {
     using Scalar = typename Net::Scalar;
     check_savable(net);
+    if (inputs) check_standardizer(net, *inputs);
     std::vector<ModelLayerInfo> layers;
     net.for_each_layer([&](const auto& layer, auto) { layers.push_back(describe(layer)); });
-    bool version_1 = true;
+    bool version_1 = !inputs;
     for (const ModelLayerInfo& layer : layers) version_1 = version_1 && fits_version_1(layer);
 
     Writer writer(out);
     writer.bytes(magic, sizeof magic);
-    writer.u32(version_1 ? 1 : 2);
+    writer.u32(version_1 ? 1 : inputs ? 3 : 2);
     writer.u32(std::uint32_t(std::is_same_v<Scalar, float> ? StoredScalar::float32
                                                             : StoredScalar::float64));
     write_name(writer, Net::Loss::name());
@@ -399,6 +434,13 @@ void write_model(const Net& net, std::ostream& out) {
                 writer.u32(std::uint32_t(block[1]));
             }
         }
+    }
+    if (inputs) {
+        writer.u32(1);  // one input transform
+        write_name(writer, standardizer_name);
+        writer.u32(std::uint32_t(inputs->features()));
+        for (Eigen::Index j = 0; j < inputs->features(); ++j) writer.f64(double(inputs->mean()(j)));
+        for (Eigen::Index j = 0; j < inputs->features(); ++j) writer.f64(double(inputs->scale()(j)));
     }
     // Each block column by column: w_jk with j (the neuron of this layer) running fastest.
     for_each_parameter(net, [&](const auto& block, const ParameterInfo&) {
@@ -668,6 +710,86 @@ ModelLayerInfo read_version_2_layer(Reader<Input>& in, std::uint32_t l, std::uin
     return layer;
 }
 
+/// Reads `count` stored values, calling store(index, value, offset) with each as a double (a
+/// float32 value converts to double exactly).
+template <class Input, class Store>
+void read_values(Reader<Input>& in, StoredScalar scalar, std::uint64_t count,
+                 const std::string& what, Store&& store) {
+    const std::size_t width = scalar == StoredScalar::float32 ? 4 : 8;
+    unsigned char chunk[8192];
+    const std::size_t per_chunk = sizeof chunk / width;
+    for (std::uint64_t done = 0; done < count;) {
+        const std::size_t n = count - done < per_chunk ? std::size_t(count - done) : per_chunk;
+        const std::uint64_t start = in.position();
+        in.read(chunk, n * width, what);
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::uint64_t bits = Reader<Input>::little_endian(chunk + i * width, int(width));
+            double value = 0;
+            if (width == 4) {
+                const std::uint32_t bits32 = std::uint32_t(bits);
+                float f = 0;
+                std::memcpy(&f, &bits32, 4);
+                value = f;
+            } else {
+                std::memcpy(&value, &bits, 8);
+            }
+            store(done + i, value, start + i * width);
+        }
+        done += n;
+    }
+}
+
+/// Reads version 3's input transform section: a count (0 or 1), then the Standardizer: its
+/// name, its feature count (the first layer's inputs), and μ and s as f64, each μ finite and
+/// each s positive and finite.
+template <class Input>
+std::optional<StoredStandardizer> read_input_transform(Reader<Input>& in, Eigen::Index inputs) {
+    const std::uint64_t count_at = in.position();
+    const std::uint32_t count = in.u32("the input transform count");
+    if (count > 1) {
+        in.fail(count_at, cat("the file holds ", count, " input transforms; this library reads "
+                              "at most 1 (a Standardizer)"));
+    }
+    if (count == 0) return std::nullopt;
+    const std::uint64_t name_at = in.position();
+    const std::string name = read_name(in, "the input transform's name", false);
+    if (name != standardizer_name) {
+        in.fail(name_at, cat("the input transform is \"", name, "\"; this library knows only \"",
+                             standardizer_name, "\""));
+    }
+    const std::uint64_t features_at = in.position();
+    const std::uint32_t features = in.u32("the Standardizer's feature count");
+    if (Eigen::Index(features) != inputs) {
+        in.fail(features_at, cat("the Standardizer has ", features, " features, but layer 1 "
+                                 "takes ", inputs, " inputs"));
+    }
+    if (std::uint64_t(features) * 16 > in.remaining()) {
+        in.fail(features_at, cat("the Standardizer's ", features, " means and scales need ",
+                                 std::uint64_t(features) * 16, " bytes, but only ",
+                                 in.remaining(), " follow: the file is truncated"));
+    }
+    StoredStandardizer result;
+    result.mean.resize(features);
+    result.scale.resize(features);
+    read_values(in, StoredScalar::float64, features, "the Standardizer's means",
+                [&](std::uint64_t j, double value, std::uint64_t offset) {
+                    if (!std::isfinite(value)) {
+                        in.fail(offset, cat("the Standardizer's mean of feature ", j, " is ",
+                                            value, ", which is not finite"));
+                    }
+                    result.mean(Eigen::Index(j)) = value;
+                });
+    read_values(in, StoredScalar::float64, features, "the Standardizer's scales",
+                [&](std::uint64_t j, double value, std::uint64_t offset) {
+                    if (!(std::isfinite(value) && value > 0)) {
+                        in.fail(offset, cat("the Standardizer's scale of feature ", j, " is ",
+                                            value, "; a scale is positive and finite"));
+                    }
+                    result.scale(Eigen::Index(j)) = value;
+                });
+    return result;
+}
+
 /// Reads and checks everything before the parameters: magic, version, scalar type, loss name,
 /// layer descriptions. On return every count has been checked against the bytes left, so the
 /// parameters can be allocated without trusting the file.
@@ -689,9 +811,9 @@ ModelInfo read_header(Reader<Input>& in) {
 
     const std::uint64_t version_at = in.position();
     info.version = in.u32("the format version");
-    if (info.version != 1 && info.version != 2) {
+    if (info.version < 1 || info.version > 3) {
         in.fail(version_at, cat("model format version ", info.version, " is not supported; "
-                                "this library reads versions 1 and 2"));
+                                "this library reads versions 1, 2 and 3"));
     }
 
     const std::uint64_t scalar_at = in.position();
@@ -727,6 +849,7 @@ ModelInfo read_header(Reader<Input>& in) {
         }
         info.layers.push_back(std::move(layer));
     }
+    if (info.version == 3) info.standardizer = read_input_transform(in, info.layers.front().inputs);
 
     // Each block count is below 2³² and each side too, so rows·cols fits in 64 bits; the running
     // total is compared with the bytes left at each step, so it never grows past the file size.
@@ -762,35 +885,6 @@ struct StagedModel {
     ModelInfo info;                         ///< The header.
     std::vector<std::vector<Block>> layers;  ///< Empty when the parameters were not kept.
 };
-
-/// Reads `count` stored values, calling store(index, value, offset) with each as a double (a
-/// float32 value converts to double exactly).
-template <class Input, class Store>
-void read_values(Reader<Input>& in, StoredScalar scalar, std::uint64_t count,
-                 const std::string& what, Store&& store) {
-    const std::size_t width = scalar == StoredScalar::float32 ? 4 : 8;
-    unsigned char chunk[8192];
-    const std::size_t per_chunk = sizeof chunk / width;
-    for (std::uint64_t done = 0; done < count;) {
-        const std::size_t n = count - done < per_chunk ? std::size_t(count - done) : per_chunk;
-        const std::uint64_t start = in.position();
-        in.read(chunk, n * width, what);
-        for (std::size_t i = 0; i < n; ++i) {
-            const std::uint64_t bits = Reader<Input>::little_endian(chunk + i * width, int(width));
-            double value = 0;
-            if (width == 4) {
-                const std::uint32_t bits32 = std::uint32_t(bits);
-                float f = 0;
-                std::memcpy(&f, &bits32, 4);
-                value = f;
-            } else {
-                std::memcpy(&value, &bits, 8);
-            }
-            store(done + i, value, start + i * width);
-        }
-        done += n;
-    }
-}
 
 /// Reads a whole model: header, parameters (converted to `Scalar` when `keep` is true, skipped
 /// otherwise), checksum, and the end of the file. Every way a file can be wrong throws FileError
@@ -1051,6 +1145,24 @@ DynamicNetwork<Scalar, Loss> build_network(StagedModel<Scalar>& model, const std
     }
 }
 
+/// The Standardizer a checked model keeps for its inputs, in `Scalar`; throws FileError naming
+/// `name` when the file keeps none or its μ or s leave the range of `Scalar`.
+template <class Scalar>
+Standardizer<Scalar> standardizer_of(const ModelInfo& info, const std::string& name) {
+    if (!info.standardizer) {
+        throw FileError(cat(name, ": the model keeps no Standardizer for its inputs (it is format "
+                            "version ", info.version, "; nabla::save(net, scaler, path) writes "
+                            "one, in version 3)"));
+    }
+    try {
+        return Standardizer<Scalar>(info.standardizer->mean.template cast<Scalar>(),
+                                    info.standardizer->scale.template cast<Scalar>());
+    } catch (const std::invalid_argument& e) {
+        throw FileError(cat(name, ": the model's Standardizer does not fit the network's scalar "
+                            "type: ", e.what()));
+    }
+}
+
 }  // namespace detail::model
 
 /// Writes `net` to `out` in the model format (version 1 when it can hold the network, version 2
@@ -1074,18 +1186,57 @@ void save(const Net& net, const std::string& path) {
                           [&](std::ostream& out) { detail::model::write_model(net, out); });
 }
 
+/// Writes `net` and `inputs`, the Standardizer its inputs go through, to `out` (format version 3),
+/// so that a program that loads the model can predict on raw inputs. Throws ConfigError when
+/// `inputs` is not fitted or was fitted on another number of features than `net` takes, and as
+/// save(net, out) otherwise.
+template <class Net, class = typename Net::Loss>
+void save(const Net& net, const Standardizer<typename Net::Scalar>& inputs, std::ostream& out) {
+    detail::model::write_model(net, out, &inputs);
+    if (!out) throw FileError("the output stream failed while the model was written to it");
+}
+
+/// Saves `net` with `inputs`, the Standardizer its inputs go through, to the file `path`
+/// atomically (format version 3). Errors as save(net, inputs, out) and save(net, path).
+///
+///     nabla::save(net, scaler, "iris.nbl");   // load_model("iris.nbl").predict(raw inputs)
+template <class Net, class = typename Net::Loss>
+void save(const Net& net, const Standardizer<typename Net::Scalar>& inputs,
+          const std::string& path) {
+    detail::model::check_savable(net);
+    detail::model::check_standardizer(net, inputs);
+    write_file_atomically(
+        path, [&](std::ostream& out) { detail::model::write_model(net, out, &inputs); });
+}
+
 /// Loads the parameters of the model file `path` into `net`, which must have been built with the
 /// same layers (types, sizes, activations and attributes such as leaky ReLU slopes) and the same
 /// loss. A float32 file loads into a double network exactly; a float64 file loads into a float
 /// network rounded to nearest. Throws FileError naming the file: with a byte offset when it is
 /// missing, corrupt, truncated or of another format or version; naming the layer and both
-/// descriptions when it does not fit `net`. On any error `net` is left exactly as it was.
+/// descriptions when it does not fit `net`. On any error `net` is left exactly as it was. A
+/// version 3 file's Standardizer is not read: load(net, inputs, path) and load_model() read it.
 template <class Net, class = typename Net::Loss>
 void load(Net& net, const std::string& path) {
     detail::model::with_model_file(path, [&](auto& input) {
         auto model = detail::model::read_model<typename Net::Scalar>(input, path);
         detail::model::check_fits(net, model.info, path);
         detail::model::commit(net, model);
+    });
+}
+
+/// Loads the parameters of the model file `path` into `net` and its inputs' Standardizer into
+/// `inputs`. Throws FileError as load(net, path) does, and when the file keeps no Standardizer
+/// (versions 1 and 2). On any error `net` and `inputs` are left exactly as they were.
+template <class Net, class = typename Net::Loss>
+void load(Net& net, Standardizer<typename Net::Scalar>& inputs, const std::string& path) {
+    detail::model::with_model_file(path, [&](auto& input) {
+        auto model = detail::model::read_model<typename Net::Scalar>(input, path);
+        detail::model::check_fits(net, model.info, path);
+        Standardizer<typename Net::Scalar> staged =
+            detail::model::standardizer_of<typename Net::Scalar>(model.info, path);
+        detail::model::commit(net, model);
+        inputs = std::move(staged);
     });
 }
 
