@@ -13,7 +13,8 @@
 ///   behind AnyLayer, and the built-in activations behind AnyActivation;
 /// - for DynamicNetwork<Scalar, L> with each built-in loss L: fit() with Sgd or Adam, on
 ///   Eigen::Matrix<Scalar, Dynamic, Dynamic> data, with and without validation data; save() to
-///   a path or a stream, load() and load_network().
+///   a path or a stream, load() and load_network(); save() with the inputs' Standardizer and
+///   load_model().
 ///
 /// A call with other argument types (a Map, a block, another optimizer) compiles in the
 /// program, as without the library.
@@ -26,6 +27,7 @@
 #include <nabla/layers/dense.hpp>
 #include <nabla/layers/dropout.hpp>
 #include <nabla/loss.hpp>
+#include <nabla/model.hpp>
 #include <nabla/optim/adam.hpp>
 #include <nabla/optim/sgd.hpp>
 
@@ -81,7 +83,10 @@
     EXTERN template void nabla::save(const nabla::DynamicNetwork<Scalar, Loss>&, std::ostream&); \
     EXTERN template void nabla::load(nabla::DynamicNetwork<Scalar, Loss>&, const std::string&);  \
     EXTERN template nabla::DynamicNetwork<Scalar, Loss> nabla::load_network<Scalar, Loss>(       \
-        const std::string&)
+        const std::string&);                                                                     \
+    EXTERN template void nabla::save(const nabla::DynamicNetwork<Scalar, Loss>&,                 \
+                                     const nabla::Standardizer<Scalar>&, const std::string&);    \
+    EXTERN template nabla::Model<Scalar, Loss> nabla::load_model<Scalar, Loss>(const std::string&)
 
 /// Everything the library holds for Scalar.
 #define NABLA_COMPILED_SCALAR(EXTERN, Scalar)                                                     \

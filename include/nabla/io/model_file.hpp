@@ -73,7 +73,10 @@ namespace nabla {
 inline constexpr std::uint32_t model_format_version = 3;
 
 /// How a model file stores its weights: IEEE 754 binary32 or binary64, little-endian.
-enum class StoredScalar : std::uint32_t { float32 = 1, float64 = 2 };
+enum class StoredScalar : std::uint32_t {
+    float32 = 1,  ///< IEEE 754 binary32: a float network's.
+    float64 = 2,  ///< IEEE 754 binary64: a double network's.
+};
 
 /// "float32" or "float64".
 constexpr const char* to_string(StoredScalar scalar) {
