@@ -46,7 +46,7 @@ case "$mode" in
     fetchcontent)
         command -v git >/dev/null 2>&1 || skip "no git"
         git -C "$src" rev-parse --verify -q HEAD >/dev/null 2>&1 ||
-            skip "$src is not a git work tree with a commit"
+            skip "$src is not a git work tree with a commit (or git refuses it: safe.directory)"
         ;;
     pkg-config) command -v pkg-config >/dev/null 2>&1 || skip "no pkg-config" ;;
     *)
