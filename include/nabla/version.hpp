@@ -1,10 +1,15 @@
 #pragma once
 
+/// \file
+/// nabla's version, as macros for `#if` checks in user code and as a string.
+
 #include <nabla/detail/requires_cxx17.hpp>
 
-/// nabla's version as three integers, for `#if` checks in user code.
+/// The major version: 0 until the API is stable.
 #define NABLA_VERSION_MAJOR 0
+/// The minor version: at 0.x, a new one may break source compatibility (CHANGELOG.md).
 #define NABLA_VERSION_MINOR 2
+/// The patch version: fixes that break nothing.
 #define NABLA_VERSION_PATCH 0
 
 namespace nabla {
