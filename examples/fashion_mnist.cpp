@@ -7,11 +7,15 @@
 //     build/examples/fashion_mnist                     # 10 epochs on all 60000 images
 //     build/examples/fashion_mnist --epochs 1 --train 5000 --out /tmp/fm
 //     build/examples/fashion_mnist --help
+//     mpirun -np 2 build/examples/fashion_mnist --mpi   # across 2 processes (docs/distributed.md)
 //
 // The data is Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist); --data points
 // elsewhere. Without it the program says what to install and exits with status 2.
 
 #include <nabla/nabla.hpp>
+#ifdef NABLA_EXAMPLE_MPI  // examples/CMakeLists.txt links nabla::mpi when MPI is found
+#include <nabla/mpi.hpp>
+#endif
 
 #include <chrono>
 #include <cstdio>
@@ -19,6 +23,8 @@
 #include <exception>
 #include <filesystem>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +42,10 @@ struct Settings {
     std::uint64_t seed = 1;
     double min_accuracy = -1;   // exit 1 below this; -1: 0.88 for a full run, else no bar
     double dropout = 0;         // > 0: a Dropout layer of this rate after each hidden layer
+    bool mpi = false;           // train across the processes of mpirun
+    // With --mpi: the processes, and whether this one is rank 0, which prints and saves.
+    std::shared_ptr<nabla::Communicator> communicator;
+    bool root = true;
 };
 
 constexpr const char* usage =
@@ -51,7 +61,9 @@ constexpr const char* usage =
     "  --seed N          initialisation, split, shuffle and dropout seed (default 1)\n"
     "  --dropout P       drop each hidden unit with probability P while training (default 0)\n"
     "  --min-accuracy A  exit with status 1 when the test accuracy is below A\n"
-    "                    (default 0.88 with all training images, else none)\n";
+    "                    (default 0.88 with all training images, else none)\n"
+    "  --mpi             train across the processes of mpirun, each taking its share of every\n"
+    "                    batch: mpirun -np 2 fashion_mnist --mpi (needs a build with MPI)\n";
 
 /// The value after `argv[i]`, or exit 2 saying which option lacks one.
 const char* value_of(int& i, int argc, char** argv) {
@@ -116,6 +128,8 @@ Settings parse(int argc, char** argv) {
             }
         } else if (arg == "--min-accuracy") {
             s.min_accuracy = real_of("--min-accuracy", value_of(i, argc, argv));
+        } else if (arg == "--mpi") {
+            s.mpi = true;
         } else {
             std::fprintf(stderr, "fashion_mnist: unknown option '%s'\n%s", argv[i], usage);
             std::exit(2);
@@ -207,15 +221,18 @@ int train_and_report(Net& net, const nabla::FashionMnist<float>& data, const Spl
     options.validation_batch_size = 1000;
     // Smaller steps as training converges: cosine annealing from the rate down to 0.
     options.schedule = nabla::CosineAnnealing(s.learning_rate, s.epochs);
+    options.communicator = s.communicator;  // empty without --mpi
     std::printf("training 784-256-128-10, ReLU, softmax + cross-entropy, Adam (lr %g, cosine "
                 "annealing), batch %ld, up to %d epochs",
                 s.learning_rate, s.batch, s.epochs);
     if (s.dropout > 0) std::printf(", dropout %g after each hidden layer", s.dropout);
+    if (s.communicator) std::printf(", across %d processes", s.communicator->size());
     std::printf("\n");
     const auto train_start = std::chrono::steady_clock::now();
     const nabla::History history =
         nabla::fit(net, adam, split.x_train, split.y_train, split.x_val, split.y_val, options);
     const double train_seconds = since(train_start);
+    if (!s.root) return 0;  // rank 0 reports and saves
     std::printf("trained %zu epochs in %.1f s; weights of epoch %d (lowest validation "
                 "loss)\n",
                 history.size(), train_seconds, history.best_epoch);
@@ -255,8 +272,24 @@ int train_and_report(Net& net, const nabla::FashionMnist<float>& data, const Spl
 }  // namespace
 
 int main(int argc, char** argv) {
-    const Settings s = parse(argc, argv);
+    Settings s = parse(argc, argv);
     const auto start = std::chrono::steady_clock::now();
+#ifdef NABLA_EXAMPLE_MPI
+    std::optional<nabla::mpi::Session> session;
+    if (s.mpi) {
+        session.emplace(argc, argv);
+        s.communicator = nabla::mpi::world();
+        s.root = s.communicator->rank() == 0;
+        // The other ranks train and say nothing; their errors still go to stderr.
+        if (!s.root && !std::freopen("/dev/null", "w", stdout)) return 1;
+    }
+#else
+    if (s.mpi) {
+        std::fprintf(stderr, "fashion_mnist: --mpi needs a build with MPI: install libopenmpi-dev "
+                             "and openmpi-bin, and configure again\n");
+        return 2;
+    }
+#endif
 
     if (!nabla::fashion_mnist_available(s.data)) {
         std::fprintf(stderr,
@@ -299,6 +332,10 @@ int main(int argc, char** argv) {
         return train_and_report(net, data, split, s, start);
     } catch (const std::exception& error) {
         std::fprintf(stderr, "fashion_mnist: %s\n", error.what());
+#ifdef NABLA_EXAMPLE_MPI
+        // The other ranks may be waiting for this one in a sum: end them all.
+        if (s.mpi) MPI_Abort(MPI_COMM_WORLD, 1);
+#endif
         return 1;
     }
 }

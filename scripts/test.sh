@@ -8,7 +8,7 @@ source scripts/deps.sh
 # pkg-config and git: the consumer tests (tests/consumer/run.sh) build with pkg-config and
 # FetchContent.
 nabla_ensure_deps cmake g++ make libeigen3-dev catch2 zlib1g-dev dataset-fashion-mnist \
-    libbenchmark-dev python3 doxygen pkg-config git
+    libbenchmark-dev python3 doxygen pkg-config git libopenmpi-dev openmpi-bin
 
 # The Eigen back end, named because build/ may have been configured with another by demo.sh:
 # the allocation tests hold for it alone (detail/gemm_onednn.hpp), and scripts/test_backend.sh

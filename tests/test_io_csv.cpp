@@ -191,6 +191,34 @@ TEST_CASE("csv: CRLF, spaces, blank and trailing lines, BOM, quotes", "[io][csv]
     CHECK(nabla::read_csv(quote).feature_names == std::vector<std::string>{"say \"hi\"", "b"});
 }
 
+TEST_CASE("csv: row_offset and row_stride keep one process's rows", "[io][csv]") {
+    const std::string text = "a,b,label\n1,10,0\n2,20,1\n3,30,0\n4,40,1\n5,50,0\n";
+    nabla::CsvOptions options;
+    options.label = nabla::CsvColumn::named("label");
+    options.row_stride = 2;
+    options.row_offset = 1;
+    const auto odd = nabla::parse_csv<double>(text, options, "t.csv");
+    REQUIRE(odd.samples() == 2);
+    CHECK(odd.features(0, 0) == 2);
+    CHECK(odd.features(1, 1) == 40);
+    CHECK(odd.lines == std::vector<std::size_t>{3, 5});
+    CHECK(odd.labels() == std::vector<int>{1, 1});
+    options.row_offset = 0;
+    CHECK(nabla::parse_csv<double>(text, options, "t.csv").samples() == 3);
+    // A row left out still has its cells counted, but its numbers are not read.
+    const std::string ragged = "1,2\n3,x\n5\n";
+    nabla::CsvOptions skip;
+    skip.row_stride = 2;
+    CHECK(nabla::parse_csv<double>("1,2\n3,x\n5,6\n", skip, "r.csv").samples() == 2);
+    CHECK(nabla_test::contains(
+        nabla_test::message_of<nabla::FileError>([&] { nabla::parse_csv<double>(ragged, skip, "r.csv"); }),
+        "line 3 has 1 cell"));
+    skip.row_stride = 0;
+    CHECK(nabla_test::contains(
+        nabla_test::message_of<nabla::ConfigError>([&] { nabla::parse_csv<double>(text, skip); }),
+        "row_stride at least 1"));
+}
+
 TEST_CASE("csv: other delimiters", "[io][csv]") {
     TempDir dir;
     nabla::CsvOptions options;

@@ -9,8 +9,10 @@
 #include "test_support.hpp"
 
 #include <nabla/io/idx.hpp>
+#include <nabla/parallel/communicator.hpp>
 
 #include <Eigen/Core>
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -151,6 +153,55 @@ TEST_CASE("idx: labels read back, with and without a limit", "[io][idx]") {
                    "classes"));
     CHECK(contains(message_of<nabla::ConfigError>([&] { nabla::read_idx_labels(path, 10, -3); }),
                    "-3"));
+}
+
+TEST_CASE("idx: first and limit read one process's rows; read_idx_count reads the header only",
+          "[io][idx]") {
+    TempDir dir;
+    for (const Written& file : write_both(dir, "images.idx", image_file())) {
+        CAPTURE(file.path);
+        CHECK(nabla::read_idx_count(file.path) == image_count);
+        // Images 1 and 2, then image 2 alone, then none past the end.
+        for (const auto& [limit, first] : {std::pair<Eigen::Index, Eigen::Index>{-1, 1},
+                                           std::pair<Eigen::Index, Eigen::Index>{1, 2},
+                                           std::pair<Eigen::Index, Eigen::Index>{5, 3}}) {
+            CAPTURE(limit, first);
+            const Eigen::MatrixXf part = nabla::read_idx_images(file.path, limit, first);
+            REQUIRE(part.cols() == std::min<Eigen::Index>(image_count - first,
+                                                          limit < 0 ? image_count : limit));
+            for (int k = 0; k < part.cols(); ++k)
+                for (int r = 0; r < image_rows; ++r)
+                    for (int c = 0; c < image_cols; ++c)
+                        CHECK(part(r * image_cols + c, k) ==
+                              float(pixel_value(int(first) + k, r, c)) / 255.0f);
+        }
+        const std::string past = message_of<nabla::FileError>(
+            [&] { nabla::read_idx_images(file.path, -1, 4); });
+        CHECK(contains(past, "holds 3 images, fewer than first = 4"));
+        CHECK(contains(message_of<nabla::ConfigError>(
+                           [&] { nabla::read_idx_images(file.path, -1, -1); }),
+                       "first must be at least 0"));
+    }
+    for (const Written& file : write_both(dir, "labels.idx", label_file())) {
+        CAPTURE(file.path);
+        CHECK(nabla::read_idx_count(file.path) == Eigen::Index(label_values.size()));
+        // Three processes, two labels each: every label read exactly once.
+        std::vector<int> joined;
+        for (int rank = 0; rank < 3; ++rank) {
+            const nabla::Shard rows = nabla::Shard::of(6, rank, 3);
+            const std::vector<int> part =
+                nabla::read_idx_labels(file.path, 10, rows.size(), rows.begin);
+            joined.insert(joined.end(), part.begin(), part.end());
+        }
+        CHECK(joined == label_values);
+    }
+    // A label out of range is named by its sample in the file, not in the part read.
+    const std::string bad = dir.file("bad_labels.idx");
+    nabla_test::write_bytes(bad, label_file({1, 2, 3, 12}));
+    const std::string message =
+        message_of<nabla::FileError>([&] { nabla::read_idx_labels(bad, 10, -1, 2); });
+    CHECK(contains(message, "label 12 of sample 3"));
+    CHECK(contains(message, "byte 11"));
 }
 
 TEST_CASE("idx: gzip is recognised by its first bytes, not by the file name", "[io][idx]") {

@@ -19,6 +19,7 @@
 #include <nabla/optim/clipping.hpp>
 #include <nabla/optim/l1.hpp>
 #include <nabla/optim/step_guard.hpp>
+#include <nabla/parallel/communicator.hpp>
 #include <nabla/parallel/data_parallel.hpp>
 #include <nabla/parameters.hpp>
 #include <nabla/progress.hpp>
@@ -29,6 +30,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <filesystem>
 #include <functional>
 #include <limits>
@@ -144,6 +146,24 @@ struct FitOptions {
     /// shuffle, threads and network shape must be those of the run that wrote it. Empty: start
     /// afresh.
     std::string resume_from;
+    /// Train together with other processes (nabla::mpi::world() for MPI; docs/distributed.md).
+    /// Every rank calls fit() with the same network shape, data, options and seed; the weights
+    /// of rank 0 are given to all at the start; each rank runs the passes of its Shard of every
+    /// batch, their gradients and losses are summed into the mean over the whole batch (one
+    /// sum per step), and every rank takes the same step, so that the ranks' weights stay the
+    /// same bit for bit and equal one process's up to the order of the sums. Only rank 0 shows
+    /// progress and writes checkpoints. threads must be 1. Empty, or a group of one: no other
+    /// process takes part.
+    std::shared_ptr<Communicator> communicator;
+    /// With a communicator: x and y (and x_val, y_val) hold this rank's own samples only, not
+    /// the whole set (read with a row range: nabla::mpi::rows_of). Each rank shuffles its own
+    /// samples and every step sums one batch of each rank, of its share of batch_size (rank r of
+    /// R takes Shard::of(batch_size, r, R).size() samples, so batch_size must be at least R); an
+    /// epoch runs until every rank has used all its samples, and a rank that has run out takes
+    /// part with none. The losses and accuracies recorded are over all ranks' samples. Every
+    /// sample is still used once per epoch, but which samples share a batch is not as one
+    /// process would have it. No checkpoints.
+    bool local_data = false;
 };
 
 namespace detail {
@@ -183,6 +203,23 @@ inline void check_fit_options(const FitOptions& options, bool validating, const 
         throw ConfigError(cat(caller, ": batch_size must be at least 1, got ", options.batch_size));
     if (options.threads < 1)
         throw ConfigError(cat(caller, ": threads must be at least 1, got ", options.threads));
+    const int ranks = options.communicator ? options.communicator->size() : 1;
+    if (ranks > 1 && options.threads != 1) {
+        throw ConfigError(cat(caller, ": threads is ", options.threads, " with a communicator of ",
+                              ranks, " ranks; across processes each rank trains with one thread "
+                              "(start one rank per core)"));
+    }
+    if (ranks > 1 && options.local_data) {
+        if (options.batch_size < ranks) {
+            throw ConfigError(cat(caller, ": batch_size is ", options.batch_size, " with local_data "
+                                  "on ", ranks, " ranks; each rank's share of a batch needs at "
+                                  "least one sample"));
+        }
+        if (options.checkpoints || !options.resume_from.empty()) {
+            throw ConfigError(cat(caller, ": checkpoints are not written with local_data: each "
+                                  "rank's shuffle of its own samples is not in them"));
+        }
+    }
     check_non_negative_option(caller, "l1", options.l1);
     check_non_negative_option(caller, "clip_gradient_norm", options.clip_gradient_norm);
     if (options.validation_batch_size < 0) {
@@ -325,9 +362,22 @@ public:
           m_norms_on(options.gradient_norms || options.progress.gradient_norms),
           m_restoring(options.early_stopping && options.early_stopping->restore_best_weights),
           m_layers(std::size_t(net.layer_count())),
-          m_batches(net, x.cols(), options.batch_size, options.seed, options.shuffle,
-                    options.threads == 1),
-          m_progress(options.progress, options.epochs, m_batches.batches(), m_batches.samples()) {
+          m_comm(options.communicator && options.communicator->size() > 1 ? options.communicator
+                                                                             : nullptr),
+          m_local(m_comm && options.local_data),
+          // Whole data: every rank walks the same batches and takes its shard of each. Local
+          // data: each rank walks its own samples in batches of its share.
+          m_batches(net, x.cols(),
+                    m_local ? Shard::of(options.batch_size, m_comm->rank(), m_comm->size()).size()
+                            : options.batch_size,
+                    m_local ? options.seed ^ (std::uint64_t(m_comm->rank()) * 0xBF58476D1CE4E5B9ULL)
+                            : options.seed,
+                    options.shuffle, options.threads == 1,
+                    m_comm && !m_local ? m_comm->rank() : 0, m_comm && !m_local ? m_comm->size() : 1),
+          m_steps(m_local ? -m_comm->min(-int(m_batches.batches())) : m_batches.batches()),
+          m_total_samples(m_local ? total_over_ranks(double(x.cols())) : double(x.cols())),
+          m_progress(root() ? options.progress : ProgressOptions{ProgressMode::silent},
+                     options.epochs, m_steps, Eigen::Index(m_total_samples)) {
         check_learning_rate_in<Scalar>(caller, optimizer.learning_rate());
         // Room for the first epochs; a longer run grows the records as it goes, so that a huge
         // epoch count that a callback ends early costs nothing up front.
@@ -337,7 +387,13 @@ public:
         if (m_norms_on) m_norms->reserve(epochs * m_layers);
         m_sums.resize(m_layers);
         if (options.threads > 1) m_parallel.emplace(options.threads, options.seed);
-        m_batches.seed_workspaces(options.seed);
+        // Each rank draws its own dropout masks; rank 0 those of a single process.
+        const std::uint64_t rank = m_comm ? std::uint64_t(m_comm->rank()) : 0;
+        m_batches.seed_workspaces(options.seed ^ (rank * 0x9E3779B97F4A7C15ULL));
+        if (m_comm) {
+            m_share.resize(net.parameter_count() + 4);
+            m_delta_squares.resize(2 * m_layers);
+        }
         if constexpr (validating) {
             const Eigen::Index size = options.validation_batch_size > 0
                                           ? options.validation_batch_size
@@ -362,6 +418,7 @@ public:
     History run() {
         int first = 1;
         if (!m_options.resume_from.empty()) first = resume(m_options.resume_from) + 1;
+        if (m_comm) start_together();
         for (int epoch = first; epoch <= m_options.epochs; ++epoch) {
             EpochRecord record = start_epoch(epoch);
             const Clock::time_point start = Clock::now();
@@ -376,10 +433,10 @@ public:
             record.seconds = seconds_between(start, Clock::now());
             const double training_seconds = seconds_between(start, trained);
             record.samples_per_second =
-                training_seconds > 0 ? double(m_batches.samples()) / training_seconds : 0;
+                training_seconds > 0 ? m_total_samples / training_seconds : 0;
             m_history.epochs.push_back(std::move(record));
             const bool stop = end_epoch(m_history.epochs.back());
-            if (m_options.checkpoints && epoch % m_options.checkpoints->every == 0)
+            if (m_options.checkpoints && epoch % m_options.checkpoints->every == 0 && root())
                 checkpoint::write(*m_options.checkpoints, epoch, state_bytes(epoch));
             if (stop) break;
         }
@@ -391,6 +448,24 @@ public:
     static constexpr std::size_t reserved_epochs = 1024;
 
 private:
+    // True for the process that prints and saves: rank 0, or the only one.
+    bool root() const { return !m_comm || m_comm->rank() == 0; }
+
+    // The sum of every rank's `value`.
+    double total_over_ranks(double value) const {
+        m_comm->sum(&value, 1);
+        return value;
+    }
+
+    // Every rank starts from rank 0's weights (and keeps them as the divergence guard's and
+    // early stopping's epoch 0).
+    void start_together() {
+        auto values = copy_parameters(m_net);
+        m_comm->broadcast(values.data(), std::size_t(values.size()), 0);
+        set_parameters(m_net, values);
+        if (m_best_net) *m_best_net = m_net;
+    }
+
     // The whole state of the run after `epoch`, for a checkpoint: the network as a model file,
     // then the optimizer, the generators and the loop's own state, in the order resume() reads.
     std::vector<unsigned char> state_bytes(int epoch) const {
@@ -554,30 +629,45 @@ private:
         double loss_sum = 0;
         Eigen::Index done = 0;
         Eigen::Index hits = 0;
-        for (Eigen::Index b = 0; b < m_batches.batches(); ++b) {
-            BatchBuffers<Net>& batch = m_batches.load(b, m_x, m_y);
-            const Scalar cost = train_batch(batch, [&] {
-                return cat(m_caller, ": epoch ", epoch, ", batch ", b + 1, " of ",
-                           m_batches.batches());
-            });
-            if constexpr (classifying) {
-                for_each_part(batch, [&](const auto& ws, const auto& targets) {
-                    hits += count_hits<Loss>(ws.output(), targets);
-                });
+        for (Eigen::Index b = 0; b < m_steps; ++b) {
+            const auto where = [&] {
+                return cat(m_caller, ": epoch ", epoch, ", batch ", b + 1, " of ", m_steps);
+            };
+            Eigen::Index size = 0;
+            Scalar cost = 0;
+            if (m_comm) {
+                // This rank's samples of the step: its shard of the batch (whole data), or its
+                // own next batch, none once it has used all its samples (local data).
+                const bool loaded = b < m_batches.batches();
+                BatchBuffers<Net>& batch = loaded ? m_batches.load(b, m_x, m_y)
+                                                  : m_batches.buffers();
+                const Eigen::Index own =
+                    !loaded    ? 0
+                    : m_local ? m_batches.batch_size(b)
+                               : m_batches.shard(m_batches.batch_size(b)).size();
+                cost = train_shard(batch, own, size, hits, where);
+            } else {
+                BatchBuffers<Net>& batch = m_batches.load(b, m_x, m_y);
+                size = m_batches.batch_size(b);
+                cost = train_batch(batch, where);
+                if constexpr (classifying) {
+                    for_each_part(batch, [&](const auto& ws, const auto& targets) {
+                        hits += count_hits<Loss>(ws.output(), targets);
+                    });
+                }
             }
-            const Eigen::Index size = batch.targets.cols();
             loss_sum += double(cost) * double(size);  // a batch weighs by its size
             done += size;
             m_progress.batch_done(b + 1, done, loss_sum / double(done));
         }
-        const double samples = double(m_batches.samples());
+        const double samples = m_total_samples;
         record.loss = loss_sum / samples;
         if constexpr (classifying) {
             record.accuracy =
                 double(hits) / (samples * double(hits_per_sample<Loss>(m_net.outputs())));
         }
         if (m_norms_on) {
-            const double batch_count = double(m_batches.batches());
+            const double batch_count = double(m_steps);
             for (const LayerGradientNorms& sum : m_sums)
                 m_norms->push_back({sum.delta / batch_count, sum.weight_gradient / batch_count});
             record.gradient_norms = GradientNorms(
@@ -596,9 +686,76 @@ private:
                 return m_parallel->train_step(m_net, batch.ws.input(), batch.targets, rate, where);
             return m_net.run_train_step(batch.ws, batch.targets, rate, where);
         }
-        Scalar cost = m_parallel ? m_parallel->backward(m_net, batch.ws.input(), batch.targets)
-                                 : m_net.run_backward(batch.ws, batch.targets);
-        auto& gradients = m_parallel ? m_parallel->gradients() : batch.ws;
+        const Scalar cost = m_parallel
+                                ? m_parallel->backward(m_net, batch.ws.input(), batch.targets)
+                                : m_net.run_backward(batch.ws, batch.targets);
+        return step(batch, m_parallel ? m_parallel->gradients() : batch.ws, cost, where);
+    }
+
+    // One step across processes: the passes of this rank's `shard` samples (in `batch`), then
+    // one sum over the ranks of each one's gradient, cost and hits, each weighted by its sample
+    // count, and of the counts themselves; divided by the total, that is the notes' average over
+    // the whole batch. Then the same step on every rank. An exception on any rank's shard ends
+    // the step on every rank (fail_together). Returns the batch's cost, sets `samples` to the
+    // batch's samples over all ranks and adds its hits.
+    template <class Where>
+    Scalar train_shard(BatchBuffers<Net>& batch, Eigen::Index shard, Eigen::Index& samples,
+                       Eigen::Index& hits, const Where& where) {
+        const Eigen::Index count = m_net.parameter_count();
+        auto& ws = batch.ws;
+        std::exception_ptr failure;
+        try {
+            m_share.setZero();
+            if (shard > 0) {
+                const Scalar cost = m_net.run_backward(ws, batch.targets);
+                m_share.head(count) = ws.gradient_vector() * Scalar(shard);
+                m_share(count) = cost * Scalar(shard);
+                if constexpr (classifying)
+                    m_share(count + 1) = Scalar(count_hits<Loss>(ws.output(), batch.targets));
+                m_share(count + 2) = Scalar(shard);
+            }
+        } catch (...) {
+            failure = std::current_exception();
+            m_share.setZero();
+            m_share(count + 3) = 1;
+        }
+        m_comm->sum(m_share.data(), std::size_t(m_share.size()));
+        if (m_share(count + 3) != 0) fail_together(failure);
+        const Scalar total = m_share(count + 2);
+        ws.gradient_vector() = m_share.head(count) / total;
+        ws.set_has_gradients(true);
+        m_batch_has_shard = shard > 0;
+        hits += Eigen::Index(m_share(count + 1));
+        samples = Eigen::Index(total);
+        return step(batch, ws, m_share(count) / total, where);
+    }
+
+    // After a failed shard: every rank learns the message of the lowest failing rank, which
+    // rethrows its own exception while the others throw RankError with it.
+    [[noreturn]] void fail_together(const std::exception_ptr& failure) {
+        const int rank = m_comm->rank();
+        const int first = m_comm->min(failure ? rank : m_comm->size());
+        std::string message;
+        if (rank == first) {
+            try {
+                std::rethrow_exception(failure);
+            } catch (const std::exception& error) {
+                message = error.what();
+            } catch (...) {
+                message = "an exception that is not a std::exception";
+            }
+        }
+        m_comm->broadcast(message, first);
+        if (rank == first) std::rethrow_exception(failure);
+        if (message.rfind("nabla: ", 0) == 0) message = message.substr(7);
+        throw RankError(cat(m_caller, ": rank ", first, " of ", m_comm->size(),
+                            " failed on its share of a batch: ", message));
+    }
+
+    // The step after the gradients of the batch: the L1 penalty, the finiteness check, clipping,
+    // the norms and the optimizer's step. Returns the batch's cost, with the penalty.
+    template <class Gradients, class Where>
+    Scalar step(BatchBuffers<Net>& batch, Gradients& gradients, Scalar cost, const Where& where) {
         if (m_options.l1 > 0) cost += Scalar(add_l1_penalty(m_net, gradients, m_options.l1));
         const Scalar largest = m_guard.check(cost, gradients, where);
         if (m_options.clip_gradient_norm > 0)  // only ever shrinks: `largest` still bounds it
@@ -622,7 +779,8 @@ private:
     }
 
     // Adds ‖δˡ‖/√n and ‖∂C/∂Wˡ‖ of each layer's batch to the sums (see LayerGradientNorms),
-    // taken in double so that a float network's large gradients do not overflow the norm.
+    // taken in double so that a float network's large gradients do not overflow the norm. Across
+    // processes, each rank's squares and samples are summed first (one more small sum).
     template <class Gradients>
     void add_gradient_norms(BatchBuffers<Net>& batch, const Gradients& gradients) {
         m_net.for_each_layer([&](const auto&, auto i) {
@@ -633,8 +791,19 @@ private:
                 squares += delta.template cast<double>().squaredNorm();
                 samples += delta.cols();
             });
-            m_sums[static_cast<std::size_t>(i)].delta += std::sqrt(squares / double(samples));
+            const std::size_t l = static_cast<std::size_t>(i);
+            if (m_comm) {
+                m_delta_squares[2 * l] = m_batch_has_shard ? squares : 0;
+                m_delta_squares[2 * l + 1] = m_batch_has_shard ? double(samples) : 0;
+            } else {
+                m_sums[l].delta += std::sqrt(squares / double(samples));
+            }
         });
+        if (m_comm) {
+            m_comm->sum(m_delta_squares.data(), m_delta_squares.size());
+            for (std::size_t l = 0; l < m_layers; ++l)
+                m_sums[l].delta += std::sqrt(m_delta_squares[2 * l] / m_delta_squares[2 * l + 1]);
+        }
         for_each_parameter(m_net, gradients,
                            [&](const auto&, const auto& gradient, const ParameterInfo& info) {
                                if (std::string_view(info.name) != "W") return;
@@ -644,17 +813,27 @@ private:
     }
 
     // The validation loss and accuracy after the epoch.
+    // With local data, each rank's validation samples are its own: their loss sums, hits and
+    // counts are summed over the ranks (one small sum).
     void validate(EpochRecord& record) {
         Eigen::Index val_hits = 0;
-        record.val_loss = m_evaluation->mean_loss(
+        double mean = m_evaluation->mean_loss(
             m_net, m_validation.x, m_validation.y,
             [&](const auto& outputs, const auto& targets) {
                 if constexpr (classifying) val_hits += count_hits<Loss>(outputs, targets);
             });
+        double samples = double(m_validation.x.cols());
+        if (m_local) {
+            double sums[3] = {mean * samples, double(val_hits), samples};
+            m_comm->sum(sums, 3);
+            mean = sums[0] / sums[2];
+            val_hits = Eigen::Index(sums[1]);
+            samples = sums[2];
+        }
+        record.val_loss = mean;
         if constexpr (classifying) {
             record.val_accuracy =
-                double(val_hits) / (double(m_validation.x.cols()) *
-                                    double(hits_per_sample<Loss>(m_net.outputs())));
+                double(val_hits) / (samples * double(hits_per_sample<Loss>(m_net.outputs())));
         }
     }
 
@@ -709,11 +888,20 @@ private:
     bool m_norms_on;
     bool m_restoring;  // early stopping gives back the best weights, kept in m_best_net
     std::size_t m_layers;
+    std::shared_ptr<Communicator> m_comm;  // empty without other processes
+    bool m_local;                          // each rank passed its own samples (local_data)
+    // A rank's share of a step, then the sum over ranks: the gradient entries, cost, hits and a
+    // failure flag (train_shard); and each layer's δ squares and samples (add_gradient_norms).
+    Eigen::Matrix<Scalar, Eigen::Dynamic, 1> m_share;
+    std::vector<double> m_delta_squares;
+    bool m_batch_has_shard = true;  // this rank's shard of the current batch is not empty
     History m_history;
     std::shared_ptr<std::vector<LayerGradientNorms>> m_norms;
     std::vector<LayerGradientNorms> m_sums;
     std::optional<DataParallel<Net>> m_parallel;
     MiniBatches<Net> m_batches;
+    Eigen::Index m_steps;    // steps per epoch: the batches, or across ranks the most of any rank
+    double m_total_samples;  // training samples of every rank
     std::optional<EvaluationBatches<Net>> m_evaluation;
     std::optional<Net> m_best_net;  // early stopping's best weights, or the divergence guard's
     StepGuard<Net, Optimizer> m_guard{m_net, m_optimizer};

@@ -43,6 +43,7 @@
 #include <nabla/optim/rmsprop.hpp>
 #include <nabla/optim/schedule.hpp>
 #include <nabla/optim/sgd.hpp>
+#include <nabla/parallel/communicator.hpp>
 #include <nabla/parallel/data_parallel.hpp>
 #include <nabla/parallel/thread_pool.hpp>
 #include <nabla/parameters.hpp>

@@ -4,6 +4,7 @@
 // for evaluation. Buffers are sized when the walk is set up, so the epochs allocate nothing.
 
 #include <nabla/io/detail/state_bytes.hpp>
+#include <nabla/parallel/communicator.hpp>
 #include <nabla/random.hpp>
 
 #include <Eigen/Core>
@@ -63,25 +64,37 @@ void prefetch_column(const Eigen::MatrixBase<X>& x, Eigen::Index sample) {
 /// shuffled (when asked) by one generator seeded once, so one seed gives one sequence of
 /// batches; batch b takes the next batch_size samples of that order, and the last, smaller
 /// batch is used, not dropped. A batch size above the sample count means one batch of all.
+///
+/// Across processes (fit() with a Communicator), every rank walks the same sequence of batches
+/// (the same seed) and loads only its Shard of each: rank r of R takes columns
+/// [n·r/R, n·(r+1)/R) of a batch of n, so that every sample goes to exactly one rank.
 template <class Net>
 class MiniBatches {
 public:
     /// Sizes the buffers for `net`; samples ≥ 1 and batch_size ≥ 1 (checked by the caller).
     /// `whole_workspaces` false sizes only the inputs of the workspaces (see BatchBuffers).
+    /// `rank` of `ranks`: which shard of each batch load() takes.
     MiniBatches(const Net& net, Eigen::Index samples, Eigen::Index batch_size, std::uint64_t seed,
-                bool shuffle, bool whole_workspaces = true)
+                bool shuffle, bool whole_workspaces = true, int rank = 0, int ranks = 1)
         : m_samples(samples),
           m_batch_size(std::min(batch_size, samples)),
           m_batches(batch_count(samples, m_batch_size)),
           m_order(static_cast<std::size_t>(samples)),
           m_rng(seed),
-          m_shuffle(shuffle) {
+          m_shuffle(shuffle),
+          m_rank(rank),
+          m_ranks(ranks) {
         // Two sets of buffers, so an epoch that ends on a smaller batch does not resize (and
-        // reallocate) the full-size ones every epoch.
+        // reallocate) the full-size ones every epoch. A rank whose shard is empty still gets a
+        // one-column workspace: it holds the summed gradients of the step it takes with the
+        // others.
         const Eigen::Index tail_size = samples - (m_batches - 1) * m_batch_size;
-        m_full.prepare(net, m_batch_size, whole_workspaces);
+        const auto buffer_size = [&](Eigen::Index batch) {
+            return std::max<Eigen::Index>(1, shard(batch).size());
+        };
+        m_full.prepare(net, buffer_size(m_batch_size), whole_workspaces);
         if (tail_size != m_batch_size)
-            m_tail.prepare(net, tail_size, whole_workspaces);
+            m_tail.prepare(net, buffer_size(tail_size), whole_workspaces);
         std::iota(m_order.begin(), m_order.end(), Eigen::Index(0));
     }
 
@@ -122,6 +135,15 @@ public:
     Eigen::Index batches() const { return m_batches; }
     /// The samples of one epoch.
     Eigen::Index samples() const { return m_samples; }
+    /// The samples of batch b (zero-based), over all ranks.
+    Eigen::Index batch_size(Eigen::Index b) const {
+        return std::min(m_batch_size, m_samples - b * m_batch_size);
+    }
+    /// The full-size buffers, whatever they last held: the workspace of a step this rank takes
+    /// part in with no samples of its own.
+    BatchBuffers<Net>& buffers() { return m_full; }
+    /// This rank's columns of a batch of `size` samples.
+    Shard shard(Eigen::Index size) const { return Shard::of(size, m_rank, m_ranks); }
 
     /// Starts an epoch: shuffles the sample order when shuffling is on.
     void next_epoch() {
@@ -130,13 +152,16 @@ public:
     }
 
     /// Copies the samples of batch b (zero-based) of this epoch's order from x and y into their
-    /// buffers, and returns the buffers: ws.input() and targets hold the batch.
+    /// buffers, and returns the buffers: ws.input() and targets hold the batch, or this rank's
+    /// shard of it (nothing is copied for an empty shard).
     template <class X, class Y>
     BatchBuffers<Net>& load(Eigen::Index b, const Eigen::MatrixBase<X>& x,
                             const Eigen::MatrixBase<Y>& y) {
-        const Eigen::Index first = b * m_batch_size;
-        const Eigen::Index size = std::min(m_batch_size, m_samples - first);
-        BatchBuffers<Net>& batch = size == m_batch_size ? m_full : m_tail;
+        const Eigen::Index whole = batch_size(b);
+        BatchBuffers<Net>& batch = whole == m_batch_size ? m_full : m_tail;
+        const Shard part = shard(whole);
+        const Eigen::Index first = b * m_batch_size + part.begin;
+        const Eigen::Index size = part.size();
         const auto sample_at = [&](Eigen::Index k) {
             return m_order[static_cast<std::size_t>(first + k)];
         };
@@ -164,6 +189,8 @@ private:
     std::vector<Eigen::Index> m_order;
     Rng m_rng;
     bool m_shuffle;
+    int m_rank;
+    int m_ranks;
     BatchBuffers<Net> m_full;
     BatchBuffers<Net> m_tail;
 };

@@ -87,6 +87,13 @@ struct CsvOptions {
     CsvHeader header = CsvHeader::automatic;  ///< Whether the first row holds names.
     char delimiter = ',';                     ///< Between cells; not a quote, space or line end.
     CsvColumn label;  ///< The label or target column; not chosen: every column is a feature.
+    /// Keep only every row_stride-th row of data (after the header), from the row_offset-th
+    /// (0-based): with row_offset = rank and row_stride = the rank count, each process of a
+    /// distributed run reads its own rows (FitOptions::local_data) without knowing how many the
+    /// file holds. The rows left out are split into cells and their cell count is checked, but
+    /// their numbers are not read. 0 and 1: every row.
+    Eigen::Index row_offset = 0;
+    Eigen::Index row_stride = 1;  ///< See row_offset; at least 1.
 };
 
 /// A CSV file as numbers: features with one sample per column, and the label column if one was
@@ -294,6 +301,11 @@ CsvData<Scalar> parse_csv(std::string_view text, const CsvOptions& options = {},
                                       options.label.name(), "\"), which needs a header, but "
                                       "the header option is CsvHeader::no"));
     }
+    if (options.row_offset < 0 || options.row_stride < 1) {
+        throw ConfigError(detail::cat("read_csv: row_offset must be at least 0 and row_stride at "
+                                      "least 1, got ", options.row_offset, " and ",
+                                      options.row_stride));
+    }
     if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // a UTF-8 byte order mark
 
     CsvData<Scalar> data;
@@ -307,6 +319,7 @@ CsvData<Scalar> parse_csv(std::string_view text, const CsvOptions& options = {},
     Eigen::Index label = -1;
 
     std::size_t line_number = 0;
+    Eigen::Index data_row = -1;  // the rows of data so far, less one
     std::size_t pos = 0;
     while (pos < text.size()) {
         std::size_t end = text.find('\n', pos);
@@ -353,6 +366,9 @@ CsvData<Scalar> parse_csv(std::string_view text, const CsvOptions& options = {},
                                         detail::plural(Eigen::Index(cells.size()), "cell"),
                                         ", expected ", columns, " as on line ", first_line));
         }
+        ++data_row;
+        if (data_row < options.row_offset || (data_row - options.row_offset) % options.row_stride)
+            continue;
         for (std::size_t j = 0; j < columns; ++j) {
             double value = 0;
             detail::CsvNumber parsed = detail::parse_csv_number(cells[j], value);
