@@ -25,9 +25,11 @@
 // nabla calls MPI's C API; the deprecated C++ bindings that Open MPI and MPICH would also
 // declare are left out.
 #ifndef OMPI_SKIP_MPICXX
+/// Tells Open MPI's <mpi.h> to leave out its C++ bindings.
 #define OMPI_SKIP_MPICXX 1
 #endif
 #ifndef MPICH_SKIP_MPICXX
+/// Tells MPICH's <mpi.h> to leave out its C++ bindings.
 #define MPICH_SKIP_MPICXX 1
 #endif
 #include <mpi.h>
