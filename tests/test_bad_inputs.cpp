@@ -298,11 +298,11 @@ TEST_CASE("bad inputs: model files", "[errors][catalogue]") {
                               [&] { nabla::load(net, dir.file("text.nbl")); },
                               {"text.nbl", "NABLAMLP"});
     Bytes version = bytes;
-    version[8] = 3;
+    version[8] = 4;
     write_bytes(dir.file("version.nbl"), version);
     refused<nabla::FileError>("an unsupported format version",
                               [&] { nabla::load(net, dir.file("version.nbl")); },
-                              {"version 3 is not supported"});
+                              {"version 4 is not supported"});
     Net other({3, 5, 2}, 1);
     refused<nabla::FileError>("a model of other sizes", [&] { nabla::load(other, good); },
                               {"good.nbl", "layer 1"});

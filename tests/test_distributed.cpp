@@ -154,7 +154,7 @@ struct Tripwire : nabla::ElementWise<Tripwire> {
 
 }  // namespace
 
-TEST_CASE("distributed fit: P ranks on batch B give one process's weights, the same on every "
+TEST_CASE("distributed fit: P ranks on batch B give one process's weights and the same on every "
           "rank",
           "[distributed]") {
     SECTION("SGD with momentum, 2 ranks, even shards") {
@@ -228,7 +228,7 @@ TEST_CASE("distributed fit: a rank that throws on its shard stops every rank wit
     for (const TripNet& net : nets) CHECK(nabla::copy_parameters(net) == start);
 }
 
-TEST_CASE("distributed fit: local data, each rank with its own rows, trains one network",
+TEST_CASE("distributed fit: local data with each rank holding its own rows trains one network",
           "[distributed]") {
     const Data data = make_data(101, 21);
     const Data validation = make_data(32, 22);

@@ -155,7 +155,7 @@ TEST_CASE("idx: labels read back, with and without a limit", "[io][idx]") {
                    "-3"));
 }
 
-TEST_CASE("idx: first and limit read one process's rows; read_idx_count reads the header only",
+TEST_CASE("idx: first and limit read one process's rows and read_idx_count reads the header only",
           "[io][idx]") {
     TempDir dir;
     for (const Written& file : write_both(dir, "images.idx", image_file())) {
