@@ -92,7 +92,7 @@ Run train(Optimizer optimizer, const Data& train_data, const Data& validation,
 /// The same training alone and on `ranks` ranks; checks what the file's header promises.
 template <class Optimizer>
 void check_against_one_process(const Optimizer& optimizer, int ranks, Eigen::Index samples,
-                               Eigen::Index batch) {
+                               Eigen::Index batch, bool extras = false) {
     const Data data = make_data(samples, 5);
     const Data validation = make_data(30, 6);
     nabla::FitOptions options;
@@ -102,6 +102,11 @@ void check_against_one_process(const Optimizer& optimizer, int ranks, Eigen::Ind
     options.schedule = nabla::CosineAnnealing(optimizer.learning_rate(), options.epochs);
     options.early_stopping = nabla::EarlyStopping{2, 0.0, true};
     options.progress.mode = nabla::ProgressMode::silent;
+    if (extras) {  // the rest of the step: per-layer norms, an L1 penalty, clipping
+        options.gradient_norms = true;
+        options.l1 = 1e-3;
+        options.clip_gradient_norm = 0.5;
+    }
 
     const Run alone = train(optimizer, data, validation, options, nullptr);
     std::vector<Run> runs(std::size_t(ranks), Run{});
@@ -121,6 +126,14 @@ void check_against_one_process(const Optimizer& optimizer, int ranks, Eigen::Ind
         CHECK(close(first.history.epochs[e].loss, alone.history.epochs[e].loss));
         CHECK(close(*first.history.epochs[e].val_loss, *alone.history.epochs[e].val_loss));
         CHECK(*first.history.epochs[e].accuracy == *alone.history.epochs[e].accuracy);
+        const auto& norms = first.history.epochs[e].gradient_norms;
+        const auto& alone_norms = alone.history.epochs[e].gradient_norms;
+        REQUIRE(norms.size() == alone_norms.size());
+        for (std::size_t l = 0; l < norms.size(); ++l) {
+            CAPTURE(e, l);
+            CHECK(close(norms[l].delta, alone_norms[l].delta));
+            CHECK(close(norms[l].weight_gradient, alone_norms[l].weight_gradient));
+        }
     }
     CHECK(first.history.best_epoch == alone.history.best_epoch);
     for (const Run& run : runs) {
@@ -162,6 +175,9 @@ TEST_CASE("distributed fit: P ranks on batch B give one process's weights and th
     }
     SECTION("plain SGD, 3 ranks: shards of 3, 3 and 4, and a last batch of 1") {
         check_against_one_process(nabla::Sgd(0.2), 3, 101, 10);
+    }
+    SECTION("plain SGD with gradient norms, an L1 penalty and clipping, 3 ranks") {
+        check_against_one_process(nabla::Sgd(0.2), 3, 101, 10, /*extras=*/true);
     }
     SECTION("Adam, 3 ranks, batches of 2: one rank's shard is always empty") {
         check_against_one_process(nabla::Adam(0.01), 3, 41, 2);
