@@ -6,10 +6,10 @@
 // every epoch; a rank that throws on its shard stops every rank with its message.
 
 #include "catch.hpp"
+#include "distributed_data.hpp"
 #include "local_group.hpp"
 #include "test_support.hpp"
 
-#include <nabla/data/one_hot.hpp>
 #include <nabla/dynamic_network.hpp>
 #include <nabla/fit.hpp>
 #include <nabla/optim/adam.hpp>
@@ -35,23 +35,8 @@ namespace {
 using Net = nabla::DynamicNetwork<double, nabla::CrossEntropy>;
 using Vector = Eigen::VectorXd;
 
-/// 4 features, 3 classes by a fixed rule, `samples` columns.
-struct Data {
-    Eigen::MatrixXd x;
-    Eigen::MatrixXd y;
-};
-
-Data make_data(Eigen::Index samples, std::uint64_t seed) {
-    Data data;
-    data.x = nabla_test::random_matrix<Eigen::MatrixXd>(4, samples, seed);
-    std::vector<int> labels;
-    for (Eigen::Index k = 0; k < samples; ++k) {
-        const double s = data.x(0, k) + 0.5 * data.x(1, k) - data.x(2, k) * data.x(3, k);
-        labels.push_back(s < -0.3 ? 0 : s < 0.3 ? 1 : 2);
-    }
-    data.y = nabla::one_hot<double>(labels, 3);
-    return data;
-}
+using Data = nabla_test::ClassData;
+using nabla_test::make_class_data;
 
 Net make_net() { return Net({4, 8, 3}, {nabla::Tanh{}, nabla::Softmax{}}, /*seed=*/11); }
 
@@ -93,8 +78,8 @@ Run train(Optimizer optimizer, const Data& train_data, const Data& validation,
 template <class Optimizer>
 void check_against_one_process(const Optimizer& optimizer, int ranks, Eigen::Index samples,
                                Eigen::Index batch, bool extras = false) {
-    const Data data = make_data(samples, 5);
-    const Data validation = make_data(30, 6);
+    const Data data = make_class_data(samples, 5);
+    const Data validation = make_class_data(30, 6);
     nabla::FitOptions options;
     options.epochs = 6;
     options.batch_size = batch;
@@ -188,8 +173,8 @@ TEST_CASE("distributed fit: P ranks on batch B give one process's weights and th
 }
 
 TEST_CASE("distributed fit: a group of one is one process, bit for bit", "[distributed]") {
-    const Data data = make_data(50, 7);
-    const Data validation = make_data(20, 8);
+    const Data data = make_class_data(50, 7);
+    const Data validation = make_class_data(20, 8);
     nabla::FitOptions options;
     options.epochs = 3;
     options.batch_size = 8;
@@ -246,8 +231,8 @@ TEST_CASE("distributed fit: a rank that throws on its shard stops every rank wit
 
 TEST_CASE("distributed fit: local data with each rank holding its own rows trains one network",
           "[distributed]") {
-    const Data data = make_data(101, 21);
-    const Data validation = make_data(32, 22);
+    const Data data = make_class_data(101, 21);
+    const Data validation = make_class_data(32, 22);
     const int ranks = 3;
     std::vector<Vector> weights(ranks);
     std::vector<nabla::History> histories(ranks);
@@ -290,7 +275,7 @@ TEST_CASE("distributed fit: local data with each rank holding its own rows train
 
 TEST_CASE("distributed fit: local data needs a batch of at least one sample per rank",
           "[distributed]") {
-    const Data data = make_data(20, 1);
+    const Data data = make_class_data(20, 1);
     nabla_test::run_ranks(3, [&](std::shared_ptr<nabla::Communicator> group) {
         Net net = make_net();
         nabla::Sgd sgd(0.1);
@@ -305,7 +290,7 @@ TEST_CASE("distributed fit: local data needs a batch of at least one sample per 
 }
 
 TEST_CASE("distributed fit: threads above 1 with a communicator are refused", "[distributed]") {
-    const Data data = make_data(20, 1);
+    const Data data = make_class_data(20, 1);
     Net net = make_net();
     nabla::Sgd sgd(0.1);
     nabla::FitOptions options;

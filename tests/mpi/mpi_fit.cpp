@@ -10,6 +10,8 @@
 //   mpi_fit throw   rank 1 throws before training; nabla::mpi::run must end the whole run.
 //   mpi_fit nan     one sample is NaN: every rank stops with the same NumericalError.
 
+#include "../distributed_data.hpp"
+
 #include <nabla/mpi.hpp>
 #include <nabla/nabla.hpp>
 
@@ -24,25 +26,8 @@ namespace {
 using Net = nabla::DynamicNetwork<double, nabla::CrossEntropy>;
 using Vector = Eigen::VectorXd;
 
-struct Data {
-    Eigen::MatrixXd x;
-    Eigen::MatrixXd y;
-};
-
-/// The same 4-feature, 3-class data on every rank.
-Data make_data(Eigen::Index samples, std::uint64_t seed) {
-    nabla::Rng rng(seed);
-    Data data;
-    data.x.resize(4, samples);
-    std::vector<int> labels;
-    for (Eigen::Index k = 0; k < samples; ++k) {
-        for (Eigen::Index j = 0; j < 4; ++j) data.x(j, k) = 2 * rng.uniform() - 1;
-        const double s = data.x(0, k) + 0.5 * data.x(1, k) - data.x(2, k) * data.x(3, k);
-        labels.push_back(s < -0.3 ? 0 : s < 0.3 ? 1 : 2);
-    }
-    data.y = nabla::one_hot<double>(labels, 3);
-    return data;
-}
+using Data = nabla_test::ClassData;
+using nabla_test::make_class_data;
 
 int failures = 0;
 
@@ -56,8 +41,8 @@ template <class Optimizer>
 void check(const char* name, Optimizer optimizer, Eigen::Index samples, Eigen::Index batch) {
     const auto world = nabla::mpi::world();
     const int rank = world->rank();
-    const Data data = make_data(samples, 5);
-    const Data validation = make_data(30, 6);
+    const Data data = make_class_data(samples, 5);
+    const Data validation = make_class_data(30, 6);
     nabla::FitOptions options;
     options.epochs = 5;
     options.batch_size = batch;
@@ -110,7 +95,7 @@ int main(int argc, char** argv) {
             return 0;
         }
         if (mode == "nan") {
-            Data data = make_data(40, 3);
+            Data data = make_class_data(40, 3);
             data.x(2, 17) = std::numeric_limits<double>::quiet_NaN();
             Net net({4, 8, 3}, {nabla::Tanh{}, nabla::Softmax{}}, 1);
             nabla::Sgd sgd(0.1);
