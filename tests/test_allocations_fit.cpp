@@ -13,9 +13,12 @@
 #include <nabla/fit.hpp>
 #include <nabla/network.hpp>
 #include <nabla/optim/sgd.hpp>
+#include <nabla/parallel/communicator.hpp>
 
 #include <Eigen/Core>
 #include <cstddef>
+#include <memory>
+#include <string>
 #include <vector>
 
 namespace {
@@ -127,5 +130,61 @@ TEST_CASE("allocations: fit() without validation data is flat too", "[allocation
         return counts;
     };
     nabla_alloc_test::check_allocations_flat_in_epochs(allocations);
+    CHECK(nabla_alloc_test::other_asserts == 0);
+}
+
+namespace {
+
+/// Rank 0 of a group of two whose other rank always holds the same numbers: a sum doubles, a
+/// broadcast keeps, a minimum is the value. Lets fit()'s path across processes run in one
+/// process, allocating nothing of its own, so that only fit()'s allocations are counted.
+class Mirror final : public nabla::Communicator {
+public:
+    int rank() const override { return 0; }
+    int size() const override { return 2; }
+    void sum(float* values, std::size_t count) override { twice(values, count); }
+    void sum(double* values, std::size_t count) override { twice(values, count); }
+    int min(int value) override { return value; }
+    void broadcast(float*, std::size_t, int) override {}
+    void broadcast(double*, std::size_t, int) override {}
+    void broadcast(std::string&, int) override {}
+
+private:
+    template <class T>
+    static void twice(T* values, std::size_t count) {
+        for (std::size_t i = 0; i < count; ++i) values[i] += values[i];
+    }
+};
+
+}  // namespace
+
+TEST_CASE("allocations: fit() across processes is flat too, whole and local data",
+          "[allocations]") {
+    nabla::DynamicNetwork<double, nabla::HalfSquaredError> net({3, 5, 1},
+                                                              {nabla::Tanh{}, nabla::Identity{}});
+    const Eigen::MatrixXd x = random_matrix<Eigen::MatrixXd>(3, 30, 23);
+    const Eigen::MatrixXd y = random_matrix<Eigen::MatrixXd>(1, 30, 24);
+    const auto communicator = std::make_shared<Mirror>();
+    for (const bool local : {false, true}) {
+        CAPTURE(local);
+        const auto allocations = [&](int epochs) {
+            auto copy = net;
+            nabla::Sgd sgd(0.05);
+            nabla::FitOptions options;
+            options.epochs = epochs;
+            options.batch_size = 7;
+            options.gradient_norms = true;
+            options.communicator = communicator;
+            options.local_data = local;
+            options.progress.mode = nabla::ProgressMode::silent;
+            nabla::History history;
+            const Counts counts =
+                count_allocations([&] { history = nabla::fit(copy, sgd, x, y, options); });
+            CHECK(history.size() == static_cast<std::size_t>(epochs));
+            CHECK(history.epochs.back().loss > 0);
+            return counts;
+        };
+        nabla_alloc_test::check_allocations_flat_in_epochs(allocations);
+    }
     CHECK(nabla_alloc_test::other_asserts == 0);
 }
