@@ -289,6 +289,29 @@ TEST_CASE("distributed fit: local data needs a batch of at least one sample per 
     });
 }
 
+TEST_CASE("distributed fit: ranks with other data or options are refused on every rank",
+          "[distributed]") {
+    const Data data = make_class_data(40, 2);
+    std::vector<std::string> messages(2);
+    nabla_test::run_ranks(2, [&](std::shared_ptr<nabla::Communicator> group) {
+        const int r = group->rank();
+        Net net = make_net();
+        nabla::Sgd sgd(0.1);
+        nabla::FitOptions options;
+        options.communicator = group;
+        options.progress.mode = nabla::ProgressMode::silent;
+        // Rank 1 was handed 30 samples instead of the 40 the other holds.
+        const Eigen::Index samples = r == 0 ? 40 : 30;
+        messages[std::size_t(r)] = nabla_test::message_of<nabla::ConfigError>([&] {
+            nabla::fit(net, sgd, data.x.leftCols(samples), data.y.leftCols(samples), options);
+        });
+    });
+    for (const std::string& message : messages)
+        CHECK(message == "nabla: fit: the ranks disagree on training samples (from 30 to 40); every "
+                         "rank calls fit() with the same network, options and, without local_data, "
+                         "data");
+}
+
 TEST_CASE("distributed fit: threads above 1 with a communicator are refused", "[distributed]") {
     const Data data = make_class_data(20, 1);
     Net net = make_net();

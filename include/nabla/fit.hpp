@@ -156,7 +156,7 @@ struct FitOptions {
     /// process takes part.
     std::shared_ptr<Communicator> communicator;
     /// With a communicator: x and y (and x_val, y_val) hold this rank's own samples only, not
-    /// the whole set (read with a row range: nabla::mpi::rows_of). Each rank shuffles its own
+    /// the whole set (read with a row range: nabla::rows_of). Each rank shuffles its own
     /// samples and every step sums one batch of each rank, of its share of batch_size (rank r of
     /// R takes Shard::of(batch_size, r, R).size() samples, so batch_size must be at least R); an
     /// epoch runs until every rank has used all its samples, and a rank that has run out takes
@@ -379,6 +379,7 @@ public:
           m_progress(root() ? options.progress : ProgressOptions{ProgressMode::silent},
                      options.epochs, m_steps, Eigen::Index(m_total_samples)) {
         check_learning_rate_in<Scalar>(caller, optimizer.learning_rate());
+        if (m_comm) check_ranks_agree();
         // Room for the first epochs; a longer run grows the records as it goes, so that a huge
         // epoch count that a callback ends early costs nothing up front.
         const auto epochs = std::min<std::size_t>(std::size_t(options.epochs), reserved_epochs);
@@ -455,6 +456,34 @@ private:
     double total_over_ranks(double value) const {
         m_comm->sum(&value, 1);
         return value;
+    }
+
+    // Throws ConfigError on every rank unless all ranks run the same kind of loop: the same
+    // network size, options and (with whole data) sample count. A rank that differed would
+    // take other steps than the others and wait for them forever.
+    void check_ranks_agree() const {
+        const auto clamp = [](auto value) {
+            return int(std::min<long long>(static_cast<long long>(value), 0x7FFFFFFF));
+        };
+        const std::pair<const char*, int> fields[] = {
+            {"training samples", m_local ? 0 : clamp(m_x.cols())},
+            {"parameters", clamp(m_net.parameter_count())},
+            {"batch_size", clamp(m_options.batch_size)},
+            {"epochs", m_options.epochs},
+            {"seed", int(m_options.seed & 0x7FFFFFFF)},
+            {"shuffle", int(m_options.shuffle)},
+            {"local_data", int(m_options.local_data)},
+            {"validation", int(validating)},
+        };
+        for (const auto& [what, value] : fields) {
+            const int lowest = m_comm->min(value);
+            const int highest = -m_comm->min(-value);
+            if (lowest != highest) {
+                throw ConfigError(cat(m_caller, ": the ranks disagree on ", what, " (from ",
+                                      lowest, " to ", highest, "); every rank calls fit() with "
+                                      "the same network, options and, without local_data, data"));
+            }
+        }
     }
 
     // Every rank starts from rank 0's weights (and keeps them as the divergence guard's and
