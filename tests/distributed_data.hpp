@@ -1,10 +1,11 @@
 #pragma once
 
-// The small classification set the tests of training across processes share
-// (test_distributed.cpp with ranks as threads, mpi/mpi_fit.cpp under mpirun): the same numbers
-// from the same seed in every rank and every program.
+// The small classification set and the training options the tests of training across processes
+// share (test_distributed.cpp with ranks as threads, mpi/mpi_fit.cpp under mpirun): the same
+// numbers from the same seed in every rank and every program.
 
 #include <nabla/data/one_hot.hpp>
+#include <nabla/fit.hpp>
 #include <nabla/random.hpp>
 
 #include <Eigen/Core>
@@ -32,6 +33,18 @@ inline ClassData make_class_data(Eigen::Index samples, std::uint64_t seed) {
     }
     data.y = nabla::one_hot<double>(labels, 3);
     return data;
+}
+
+/// `epochs` epochs of batches of `batch` from seed 9, early stopping (patience 2) that gives the
+/// best weights back, no progress: the run each test makes alone and across ranks.
+inline nabla::FitOptions class_data_options(Eigen::Index batch, int epochs) {
+    nabla::FitOptions options;
+    options.epochs = epochs;
+    options.batch_size = batch;
+    options.seed = 9;
+    options.early_stopping = nabla::EarlyStopping{2, 0.0, true};
+    options.progress.mode = nabla::ProgressMode::silent;
+    return options;
 }
 
 }  // namespace nabla_test

@@ -80,13 +80,8 @@ void check_against_one_process(const Optimizer& optimizer, int ranks, Eigen::Ind
                                Eigen::Index batch, bool extras = false) {
     const Data data = make_class_data(samples, 5);
     const Data validation = make_class_data(30, 6);
-    nabla::FitOptions options;
-    options.epochs = 6;
-    options.batch_size = batch;
-    options.seed = 9;
+    nabla::FitOptions options = nabla_test::class_data_options(batch, 6);
     options.schedule = nabla::CosineAnnealing(optimizer.learning_rate(), options.epochs);
-    options.early_stopping = nabla::EarlyStopping{2, 0.0, true};
-    options.progress.mode = nabla::ProgressMode::silent;
     if (extras) {  // the rest of the step: per-layer norms, an L1 penalty, clipping
         options.gradient_norms = true;
         options.l1 = 1e-3;

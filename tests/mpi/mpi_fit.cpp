@@ -43,12 +43,7 @@ void check(const char* name, Optimizer optimizer, Eigen::Index samples, Eigen::I
     const int rank = world->rank();
     const Data data = make_class_data(samples, 5);
     const Data validation = make_class_data(30, 6);
-    nabla::FitOptions options;
-    options.epochs = 5;
-    options.batch_size = batch;
-    options.seed = 9;
-    options.early_stopping = nabla::EarlyStopping{2, 0.0, true};
-    options.progress.mode = nabla::ProgressMode::silent;
+    nabla::FitOptions options = nabla_test::class_data_options(batch, 5);
 
     Net alone({4, 8, 3}, {nabla::Tanh{}, nabla::Softmax{}}, /*seed=*/100);
     Optimizer first = optimizer;
