@@ -11,6 +11,7 @@
 #include <nabla/detail/option_checks.hpp>
 #include <nabla/error.hpp>
 #include <nabla/history.hpp>
+#include <nabla/io/atomic_file.hpp>
 #include <nabla/io/checkpoint.hpp>
 #include <nabla/io/detail/state_bytes.hpp>
 #include <nabla/io/model_file.hpp>
@@ -768,15 +769,12 @@ private:
         if (rank == first) {
             try {
                 std::rethrow_exception(failure);
-            } catch (const std::exception& error) {
-                message = error.what();
             } catch (...) {
-                message = "an exception that is not a std::exception";
+                message = atomic::current_exception_text();  // without its "nabla: "
             }
         }
         m_comm->broadcast(message, first);
         if (rank == first) std::rethrow_exception(failure);
-        if (message.rfind("nabla: ", 0) == 0) message = message.substr(7);
         throw RankError(cat(m_caller, ": rank ", first, " of ", m_comm->size(),
                             " failed on its share of a batch: ", message));
     }

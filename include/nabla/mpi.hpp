@@ -125,24 +125,29 @@ public:
     }
 
 private:
-    // MPI counts are ints: longer arrays go in pieces of at most INT_MAX.
-    template <class T>
-    void reduce(T* values, std::size_t count, MPI_Datatype type) {
+    // MPI counts are ints: f(first, count) for pieces of at most INT_MAX that cover `count`.
+    template <class F>
+    static void in_pieces(std::size_t count, F&& f) {
         for (std::size_t done = 0; done < count;) {
             const std::size_t piece = std::min<std::size_t>(count - done, INT_MAX);
-            check(MPI_Allreduce(MPI_IN_PLACE, values + done, int(piece), type, MPI_SUM, m_comm),
-                  "MPI_Allreduce");
+            f(done, int(piece));
             done += piece;
         }
     }
 
     template <class T>
+    void reduce(T* values, std::size_t count, MPI_Datatype type) {
+        in_pieces(count, [&](std::size_t first, int piece) {
+            check(MPI_Allreduce(MPI_IN_PLACE, values + first, piece, type, MPI_SUM, m_comm),
+                  "MPI_Allreduce");
+        });
+    }
+
+    template <class T>
     void cast(T* values, std::size_t count, MPI_Datatype type, int root) {
-        for (std::size_t done = 0; done < count;) {
-            const std::size_t piece = std::min<std::size_t>(count - done, INT_MAX);
-            check(MPI_Bcast(values + done, int(piece), type, root, m_comm), "MPI_Bcast");
-            done += piece;
-        }
+        in_pieces(count, [&](std::size_t first, int piece) {
+            check(MPI_Bcast(values + first, piece, type, root, m_comm), "MPI_Bcast");
+        });
     }
 
     MPI_Comm m_comm;
