@@ -40,7 +40,9 @@
 //         // plain gradient descent without the gradient stored: train_step calls descend()
 //         // instead of backward(store_gradients) for layers where folds_step() is true, once
 //         // step_is_finite(), asked when the whole backward pass has written every δ, has
-//         // vouched for every such layer
+//         // vouched for every such layer. Its answer must be monotone in the rate: true at a
+//         // rate means true at every smaller one (the networks ask at a much larger rate first,
+//         // and take a true answer there for the step's own rate too)
 //     bool folds_parts<In>(Eigen::Index batch) const;
 //     void descend_part(const Eigen::MatrixBase<In>& a_prev, const State& s, S step,
 //                       int part, int parts);

@@ -467,23 +467,27 @@ private:
     static void bound_share(const Layer& layer, const Input& input, const State& state,
                             Scalar share_rate, ShardPass& pass) {
         if constexpr (can_descend_v<Layer, Input>) {
-            pass.folds_finite =
-                pass.folds_finite && layer.step_is_finite(input, state, share_rate);
-            pass.folds_harmless =
-                pass.folds_harmless && step_is_harmless(layer, input, state, share_rate);
+            // The larger rate first: a harmless step is finite (folded_bounded says why).
+            const bool harmless = step_is_harmless(layer, input, state, share_rate);
+            pass.folds_harmless = pass.folds_harmless && harmless;
+            pass.folds_finite = pass.folds_finite &&
+                                (harmless || layer.step_is_finite(input, state, share_rate));
         }
     }
 
     // True when layer's folded step for this input is known to stay finite: the step from its
     // δ and aˡ⁻¹ (step_is_finite), and the parameters it is added to, which are read only when
     // the step is not harmless (step_is_harmless). A static helper for the reason
-    // descend_folded() is one.
+    // descend_folded() is one. Asked at the larger rate first: step_is_finite()'s answer is
+    // monotone in the rate (layer.hpp), so a harmless step is finite at η too, and the usual
+    // case reads δ and aˡ⁻¹ once instead of twice (on W1, whose first layer reads the
+    // 784 × 64 input, about 4% of the step).
     template <class Layer, class Input, class State>
     static bool folded_bounded(const Layer& layer, const Input& input, const State& state,
                                Scalar learning_rate) {
         if constexpr (can_descend_v<Layer, Input>)
-            return layer.step_is_finite(input, state, learning_rate) &&
-                   (step_is_harmless(layer, input, state, learning_rate) ||
+            return step_is_harmless(layer, input, state, learning_rate) ||
+                   (layer.step_is_finite(input, state, learning_rate) &&
                     parameters_bounded(layer));
         else
             return false;
