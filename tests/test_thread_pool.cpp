@@ -5,10 +5,12 @@
 #include "catch.hpp"
 #include "test_support.hpp"
 
+#include <nabla/denormals.hpp>
 #include <nabla/parallel/thread_pool.hpp>
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -131,6 +133,46 @@ TEST_CASE("thread pool: each part's products run on one thread of the GEMM back 
         }
     }
     nabla::detail::set_backend_threads(before);
+}
+
+TEST_CASE("thread pool: the parts flush subnormals when the caller does, and only then",
+          "[threads][denormals]") {
+    if (!nabla::FlushDenormals::supported()) {
+        SUCCEED("no flush-to-zero on this platform: FlushDenormals does nothing");
+        return;
+    }
+    // 1e-30 × 1e-10 = 1e-40 lies below float's least normal number (1.2e-38): a subnormal where
+    // the thread keeps them, 0 where it flushes them. volatile: computed at run time, on the
+    // thread that runs the part.
+    const auto makes_subnormal = [] {
+        volatile float x = 1e-30f;
+        volatile float y = 1e-10f;
+        const float product = x * y;
+        return product != 0.0f;
+    };
+    constexpr int threads = 2;
+    nabla::ThreadPool pool(threads);
+    // Flushing, then not (the worker must drop the setting again), then flushing.
+    for (bool flushing : {true, false, true}) {
+        CAPTURE(flushing);
+        std::optional<nabla::FlushDenormals> flush;
+        if (flushing) flush.emplace();
+        std::vector<char> made(threads, 2);
+        std::vector<std::thread::id> ids(threads);
+        std::atomic<int> done{0};
+        pool.run([&](int part) {
+            made[std::size_t(part)] = makes_subnormal();
+            ids[std::size_t(part)] = std::this_thread::get_id();
+            done.fetch_add(1);
+            // Part 0 (the caller) waits for part 1, so that the worker, not the caller, runs it.
+            const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+            while (part == 0 && done.load() < threads && std::chrono::steady_clock::now() < limit)
+                std::this_thread::yield();
+        });
+        CHECK(ids[0] != ids[1]);
+        CHECK(made == std::vector<char>(threads, flushing ? 0 : 1));
+        CHECK(makes_subnormal() == !flushing);  // the caller's own setting is untouched
+    }
 }
 
 }  // namespace test_thread_pool

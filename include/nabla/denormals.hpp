@@ -59,4 +59,29 @@ private:
 #endif
 };
 
+namespace detail {
+
+/// The calling thread's floating-point control: on x86, MXCSR without its status flags
+/// (flush-to-zero, denormals-are-zero, the rounding mode and the exception masks); 0 elsewhere.
+inline unsigned float_control() {
+#ifdef NABLA_HAS_MXCSR
+    return _mm_getcsr() & ~0x3Fu;  // bits 0-5 are the sticky exception flags, not control
+#else
+    return 0;
+#endif
+}
+
+/// Gives the calling thread the control float_control() read on another thread, keeping its own
+/// exception flags: a pool's worker then rounds and flushes as the thread whose job it runs.
+inline void set_float_control(unsigned control) {
+#ifdef NABLA_HAS_MXCSR
+    const unsigned current = _mm_getcsr();
+    if ((current & ~0x3Fu) != control) _mm_setcsr((current & 0x3Fu) | control);
+#else
+    (void)control;
+#endif
+}
+
+}  // namespace detail
+
 }  // namespace nabla

@@ -114,7 +114,8 @@ struct FitOptions {
     Eigen::Index validation_batch_size = 0;
     ProgressOptions progress;  ///< Where and how progress is shown (see progress.hpp).
     /// Flush subnormal numbers to zero while training (FlushDenormals, denormals.hpp): they slow
-    /// x86 arithmetic down many times and change nothing a network needs. The calling thread's
+    /// x86 arithmetic down many times and change nothing a network needs. With threads > 1 the
+    /// other threads flush as the calling thread does (ThreadPool). The calling thread's
     /// setting is restored when fit() returns or throws.
     bool flush_denormals = true;
     /// Threads to train with, ≥ 1: above 1, each batch is split across them (DataParallel,

@@ -7,6 +7,7 @@
 // thread, part 0 to the calling thread, and returns when every part is done. Running a job
 // allocates nothing.
 
+#include <nabla/denormals.hpp>
 #include <nabla/detail/format.hpp>
 #include <nabla/detail/gemm_backend.hpp>
 #include <nabla/error.hpp>
@@ -62,6 +63,9 @@ inline void spin_wait(int round) {
 /// a time: run() must not be called from two threads at once, nor from inside a job. Each part's
 /// matrix products run on one thread of the GEMM back end (detail/gemm_backend.hpp), so that a
 /// back end with threads of its own (oneDNN's OpenMP) does not put more threads on the cores.
+/// Each part runs with the caller's floating-point control (x86 MXCSR: flush-to-zero,
+/// denormals-are-zero, rounding): a FlushDenormals that the caller holds, as fit() does, holds
+/// for every part, and the shards of one batch round alike.
 class ThreadPool {
 public:
     /// How long an idle worker keeps spinning for the next job before it sleeps: longer than the
@@ -114,6 +118,7 @@ public:
         const detail::OneBackendThread one_backend_thread;  // for the parts this thread runs
         m_job = const_cast<void*>(static_cast<const void*>(std::addressof(job)));
         m_call = [](void* f, int part) { (*static_cast<Callable*>(f))(part); };
+        m_float_control = detail::float_control();
         m_pending.store(m_size);
         // Opening the parts after the job and the count are written: whoever claims a part
         // (a worker woken for an earlier job included) sees this job.
@@ -151,6 +156,7 @@ private:
     // Runs `part` of the current job unless another thread has claimed it.
     void try_part(int part) {
         if (m_claimed[std::size_t(part)].exchange(true)) return;
+        detail::set_float_control(m_float_control);  // a worker's; the caller's is unchanged
         try {
             m_call(m_job, part);
         } catch (...) {
@@ -191,6 +197,7 @@ private:
     std::vector<std::exception_ptr> m_errors;  // one per part, so parts never share a slot
     void* m_job = nullptr;
     void (*m_call)(void*, int) = nullptr;
+    unsigned m_float_control = 0;                    // the caller's, for the parts
     std::unique_ptr<std::atomic<bool>[]> m_claimed;  // per part: taken by some thread
     std::atomic<std::uint64_t> m_generation{0};
     std::atomic<int> m_pending{0};                   // parts not finished yet
