@@ -12,6 +12,7 @@
 #include <Eigen/Core>
 #include <benchmark/benchmark.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -440,6 +441,63 @@ inline benchmark::internal::Benchmark* add(const std::string& name,
                                         [body](benchmark::State& state) { body(state); })
         ->UseRealTime()
         ->Unit(unit);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The arithmetic ceiling
+
+/// One multiply-add on each chain, written out so that the chains live in registers.
+template <class Packet, std::size_t... I>
+void multiply_add_each(Packet (&acc)[sizeof...(I)], const Packet& scale, const Packet& shift,
+                       std::index_sequence<I...>) {
+    ((acc[I] = Eigen::internal::pmadd(scale, acc[I], shift)), ...);
+}
+
+/// Independent chains of multiply-adds on Eigen's widest packet of Scalar: three quarters of the
+/// vector registers, more chains than FMA latency × FMA ports on any x86 core, so no
+/// multiply-add waits for the one before it, and none spills to memory.
+template <class Scalar>
+constexpr int fma_chain_count = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS * 3 / 4;
+
+/// Runs `rounds` multiply-adds on each of fma_chain_count chains and returns their sum, which
+/// keeps the compiler from dropping them.
+template <class Scalar>
+Scalar fma_chains(int rounds) {
+    using Packet = typename Eigen::internal::packet_traits<Scalar>::type;
+    constexpr int chains = fma_chain_count<Scalar>;
+    const Packet scale = Eigen::internal::pset1<Packet>(Scalar(0.999999));
+    const Packet shift = Eigen::internal::pset1<Packet>(Scalar(1e-6));
+    Packet acc[chains];
+    for (Packet& p : acc) p = Eigen::internal::pset1<Packet>(Scalar(1));
+    for (int r = 0; r < rounds; ++r)
+        multiply_add_each(acc, scale, shift, std::make_index_sequence<chains>());
+    Scalar sum = 0;
+    for (const Packet& p : acc) sum += Eigen::internal::predux(p);
+    return sum;
+}
+
+/// The floating-point operations of fma_chains(rounds): 2 per lane per multiply-add.
+template <class Scalar>
+constexpr double fma_chain_flops(int rounds) {
+    return double(rounds) * fma_chain_count<Scalar> *
+           Eigen::internal::packet_traits<Scalar>::size * 2;
+}
+
+/// The arithmetic ceiling of one core: fma_chains() and nothing else. No GEMM, and so no train
+/// step, can run faster; W1's and W2's GFLOP/s read against it (the double lines against
+/// peak/fma/double).
+template <class Scalar>
+void bm_fma_peak(benchmark::State& state) {
+    constexpr int rounds = 1000;
+    Scalar sum = 0;
+    for (auto _ : state) sum += fma_chains<Scalar>(rounds);
+    benchmark::DoNotOptimize(sum);
+    state.counters["GFLOP"] = benchmark::Counter(
+        double(state.iterations()) * fma_chain_flops<Scalar>(rounds) * 1e-9,
+        benchmark::Counter::kIsRate);
+    state.SetLabel(std::to_string(Eigen::internal::packet_traits<Scalar>::size) +
+                   (sizeof(Scalar) == 4 ? " float" : " double") + " lanes, " +
+                   std::to_string(fma_chain_count<Scalar>) + " independent chains");
 }
 
 // ---------------------------------------------------------------------------------------------

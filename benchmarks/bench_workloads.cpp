@@ -262,43 +262,6 @@ void register_w3() {
         benchmark::kNanosecond);
 }
 
-/// One multiply-add on each chain, written out so that the chains live in registers.
-template <class Packet, std::size_t... I>
-void multiply_add_each(Packet (&acc)[sizeof...(I)], const Packet& scale, const Packet& shift,
-                       std::index_sequence<I...>) {
-    ((acc[I] = Eigen::internal::pmadd(scale, acc[I], shift)), ...);
-}
-
-/// The arithmetic ceiling of one core: independent chains of multiply-adds on Eigen's widest
-/// packet of Scalar (16 floats or 8 doubles with AVX-512), nothing else. No GEMM, and so no
-/// train step, can run faster; W1's and W2's GFLOP/s read against it (the double lines against
-/// peak/fma/double). GFLOP counts 2 per lane per multiply-add.
-template <class Scalar>
-void bm_fma_peak(benchmark::State& state) {
-    using Packet = typename Eigen::internal::packet_traits<Scalar>::type;
-    constexpr int lanes = Eigen::internal::packet_traits<Scalar>::size;
-    // Three quarters of the vector registers: more chains than FMA latency × FMA ports on any
-    // x86 core, so no multiply-add waits for the one before it, and none spills to memory.
-    constexpr int chains = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS * 3 / 4;
-    constexpr int rounds = 1000;
-    const Packet scale = Eigen::internal::pset1<Packet>(Scalar(0.999999));
-    const Packet shift = Eigen::internal::pset1<Packet>(Scalar(1e-6));
-    Packet acc[chains];
-    for (Packet& p : acc) p = Eigen::internal::pset1<Packet>(Scalar(1));
-    for (auto _ : state) {
-        for (int r = 0; r < rounds; ++r)
-            multiply_add_each(acc, scale, shift, std::make_index_sequence<chains>());
-    }
-    Scalar sum = 0;
-    for (const Packet& p : acc) sum += Eigen::internal::predux(p);
-    benchmark::DoNotOptimize(sum);
-    const double flops = double(rounds) * chains * lanes * 2;
-    state.counters["GFLOP"] =
-        benchmark::Counter(double(state.iterations()) * flops * 1e-9, benchmark::Counter::kIsRate);
-    state.SetLabel(std::to_string(lanes) + (sizeof(Scalar) == 4 ? " float" : " double") +
-                   " lanes, " + std::to_string(chains) + " independent chains");
-}
-
 }  // namespace
 
 /// Registers W1, W2 and W3 and runs what the command line selects.
