@@ -1,11 +1,11 @@
-// bench_row_split: would two cores pay on W1 if each layer's rows, not the batch, were split
-// between them? A probe for docs/performance.md ("Two cores by rows"), not a step of the
-// library.
+// bench_row_split: would two cores pay more if each layer's rows, not the batch, were split
+// between them? A probe for docs/performance.md ("Two cores: the batch split against a row
+// split"), not a step of the library.
 //
 // DataParallel splits the batch: every core then reads all of W in its forward pass, after the
-// other core has written half of it in the update, and on W1 that transfer between the cores
-// eats most of the second core's gain. Split by rows instead, each core computes, keeps and
-// updates its own rows of every W, and only the activations and error terms cross:
+// other core has written half of it in the update, and a slow link between the cores makes
+// that transfer cost the second core's gain. Split by rows instead, each core computes, keeps
+// and updates its own rows of every W, and only the activations and error terms cross:
 //
 //     forward, layer l:   aˡ[R] = σ(Wˡ[R] aˡ⁻¹ + bˡ[R])             R: this core's rows of layer l
 //     output (softmax):   each core the whole (10 rows): no core waits for the other's
@@ -37,9 +37,9 @@ namespace {
 using nabla::bench::fma_chain_flops;
 using nabla::bench::fma_chains;
 using nabla::bench::random_matrix;
-using nabla::detail::gemm;
 using nabla::bench::set_rates;
 using nabla::bench::train_step_flops;
+using nabla::detail::gemm;
 using Matrix = Eigen::MatrixXf;
 using Vector = Eigen::VectorXf;
 

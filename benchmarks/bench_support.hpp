@@ -453,18 +453,17 @@ void multiply_add_each(Packet (&acc)[sizeof...(I)], const Packet& scale, const P
     ((acc[I] = Eigen::internal::pmadd(scale, acc[I], shift)), ...);
 }
 
-/// Independent chains of multiply-adds on Eigen's widest packet of Scalar: three quarters of the
-/// vector registers, more chains than FMA latency × FMA ports on any x86 core, so no
-/// multiply-add waits for the one before it, and none spills to memory.
-template <class Scalar>
-constexpr int fma_chain_count = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS * 3 / 4;
+/// Independent chains of multiply-adds on Eigen's widest packets: three quarters of the vector
+/// registers, more chains than FMA latency × FMA ports on any x86 core, so no multiply-add waits
+/// for the one before it, and none spills to memory.
+inline constexpr int fma_chain_count = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS * 3 / 4;
 
 /// Runs `rounds` multiply-adds on each of fma_chain_count chains and returns their sum, which
 /// keeps the compiler from dropping them.
 template <class Scalar>
 Scalar fma_chains(int rounds) {
     using Packet = typename Eigen::internal::packet_traits<Scalar>::type;
-    constexpr int chains = fma_chain_count<Scalar>;
+    constexpr int chains = fma_chain_count;
     const Packet scale = Eigen::internal::pset1<Packet>(Scalar(0.999999));
     const Packet shift = Eigen::internal::pset1<Packet>(Scalar(1e-6));
     Packet acc[chains];
@@ -479,7 +478,7 @@ Scalar fma_chains(int rounds) {
 /// The floating-point operations of fma_chains(rounds): 2 per lane per multiply-add.
 template <class Scalar>
 constexpr double fma_chain_flops(int rounds) {
-    return double(rounds) * fma_chain_count<Scalar> *
+    return double(rounds) * fma_chain_count *
            Eigen::internal::packet_traits<Scalar>::size * 2;
 }
 
@@ -497,7 +496,7 @@ void bm_fma_peak(benchmark::State& state) {
         benchmark::Counter::kIsRate);
     state.SetLabel(std::to_string(Eigen::internal::packet_traits<Scalar>::size) +
                    (sizeof(Scalar) == 4 ? " float" : " double") + " lanes, " +
-                   std::to_string(fma_chain_count<Scalar>) + " independent chains");
+                   std::to_string(fma_chain_count) + " independent chains");
 }
 
 // ---------------------------------------------------------------------------------------------

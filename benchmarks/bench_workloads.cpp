@@ -23,7 +23,7 @@
 #include <exception>
 #include <optional>
 #include <string>
-#include <utility>  // std::index_sequence, std::move
+#include <utility>  // std::move
 
 namespace {
 
