@@ -28,7 +28,6 @@
 
 #include <array>
 #include <atomic>
-#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -76,23 +75,12 @@ Rows rows_of(Eigen::Index n, int part, int parts) {
     return {begin, n * (part + 1) / parts - begin};
 }
 
-/// Random batches of one workload: inputs in [0, 1], targets one-hot (softmax) or random.
-struct Batches {
-    std::vector<Matrix> x, y;
-};
+/// Eight random batches of one workload (bench_support.hpp): inputs in [0, 1), targets one-hot
+/// for the softmax output, else uniform in [-1, 1).
+using Data = nabla::bench::Batches<Matrix, Matrix>;
 
-Batches make_batches(const std::vector<Eigen::Index>& sizes, Eigen::Index batch, bool one_hot) {
-    Batches data;
-    for (std::uint64_t k = 0; k < 8; ++k) {
-        data.x.push_back((random_matrix(sizes.front(), batch, 10 + k).array().abs()).matrix());
-        Matrix y = random_matrix(sizes.back(), batch, 20 + k);
-        if (one_hot) {
-            y.setZero();
-            for (Eigen::Index j = 0; j < batch; ++j) y((j * 7 + Eigen::Index(k)) % y.rows(), j) = 1;
-        }
-        data.y.push_back(y);
-    }
-    return data;
+Data make_data(const std::vector<Eigen::Index>& sizes, Eigen::Index batch, bool one_hot) {
+    return nabla::bench::random_batches<float>(sizes, batch, 8, one_hot, 10);
 }
 
 /// A dense network of ReLU layers under a softmax + cross-entropy or an identity + squared-error
@@ -117,10 +105,14 @@ public:
 
     /// This part's share of one step on (x, y) with rate η; `parity` alternates from step to
     /// step, so that a step's writes never meet the other part's reads of the step before.
-    void step(const Matrix& x, const Matrix& y, float eta, int part, int parts, int parity) {
+    void step(const Eigen::Ref<const Matrix>& x, const Eigen::Ref<const Matrix>& y, float eta,
+              int part, int parts, int parity) {
         Buffers& s = m_shared[std::size_t(parity)];
         const std::size_t last = m_layers - 1;
-        const auto input = [&](std::size_t l) -> const Matrix& { return l == 0 ? x : s.a[l - 1]; };
+        const auto input = [&](std::size_t l) -> Eigen::Ref<const Matrix> {
+            if (l == 0) return x;
+            return s.a[l - 1];
+        };
         // Forward: the hidden layers by rows.
         for (std::size_t l = 0; l < last; ++l) {
             const Rows r = rows_of(m_w[l].rows(), part, parts);
@@ -172,8 +164,8 @@ private:
 
     // Wˡ −= η δˡ aˡ⁻¹ᵀ and bˡ −= η Σ δˡ (δ holds the 1/n): this part's rows, or for the softmax
     // output, which every part holds whole, this part's columns and the first part the bias.
-    void update(std::size_t l, const Matrix& delta, const Matrix& a_prev, float eta, int part,
-                int parts) {
+    void update(std::size_t l, const Matrix& delta, const Eigen::Ref<const Matrix>& a_prev,
+                float eta, int part, int parts) {
         if (m_softmax && l == m_layers - 1) {
             const Rows c = rows_of(m_w[l].cols(), part, parts);
             gemm(m_w[l].middleCols(c.begin, c.size), delta,
@@ -200,20 +192,19 @@ private:
 /// The row-split step of a workload on `threads` (1 or 2) threads of a nabla::ThreadPool.
 void bm_rows(benchmark::State& state, const std::vector<Eigen::Index>& sizes, Eigen::Index batch,
              bool softmax, float eta, int threads) {
-    const Batches data = make_batches(sizes, batch, softmax);
+    const Data data = make_data(sizes, batch, softmax);
     RowSplitMlp net(sizes, batch, softmax);
     nabla::ThreadPool pool(threads);
-    std::size_t k = 0;
+    Eigen::Index k = 0;
     int parity = 0;
     const auto step = [&] {
-        pool.run([&](int part) { net.step(data.x[k], data.y[k], eta, part, threads, parity); });
-        k = (k + 1) % data.x.size();
+        pool.run([&](int part) { net.step(data.x(k), data.y(k), eta, part, threads, parity); });
+        k = data.next(k);
         parity ^= 1;
     };
-    for (int warm = 0; warm < 10; ++warm) step();
+    step();
     for (auto _ : state) step();
     set_rates(state, double(batch), train_step_flops(sizes, batch));
-    state.SetLabel(std::to_string(threads) + (threads == 1 ? " thread" : " threads, rows split"));
 }
 
 /// peak/fma on every thread of a nabla::ThreadPool at once, each part a long run of
@@ -236,25 +227,14 @@ void bm_fma_peak_threads(benchmark::State& state, int threads) {
 /// The library's W1 step on the same batches: Network::train_step on one thread, DataParallel
 /// (the batch split) on two.
 void bm_library_w1(benchmark::State& state, int threads) {
-    using nabla::bench::w1_batch;
-    using nabla::bench::w1_learning_rate;
-    using nabla::bench::w1_sizes;
-    const Batches data = make_batches(w1_sizes, w1_batch, true);
-    nabla::bench::W1Net net(w1_sizes, 1);
-    nabla::bench::W1Net::Workspace<> ws;
-    nabla::DataParallel<nabla::bench::W1Net> parallel(threads);
-    std::size_t k = 0;
-    const auto step = [&] {
-        if (threads == 1)
-            net.train_step(data.x[k], data.y[k], ws, w1_learning_rate);
-        else
-            parallel.train_step(net, data.x[k], data.y[k], w1_learning_rate);
-        k = (k + 1) % data.x.size();
-    };
-    for (int warm = 0; warm < 10; ++warm) step();
-    for (auto _ : state) step();
-    set_rates(state, double(w1_batch), train_step_flops(w1_sizes, w1_batch));
-    state.SetLabel(std::to_string(threads) + (threads == 1 ? " thread" : " threads, batch split"));
+    using namespace nabla::bench;
+    const Data data = make_data(w1_sizes, w1_batch, true);
+    W1Net net(w1_sizes, 1);
+    const double flops = train_step_flops(w1_sizes, w1_batch);
+    if (threads == 1)
+        bm_train_step(state, net, data, w1_learning_rate, flops);
+    else
+        bm_parallel_train_step(state, net, data, w1_learning_rate, flops, threads);
 }
 
 }  // namespace
