@@ -16,8 +16,8 @@
 // step is written out here for dense ReLU layers under softmax + cross-entropy (W1) or identity
 // + squared error (W2), its products through the library's own (detail::gemm, so on the back end
 // built); the same code runs on one core (one part: no barrier) and on two, so their ratio
-// compares one arithmetic. The library's own W1 step and DataParallel run beside it
-// on the same batches, in the same process.
+// compares one arithmetic. The library's own W1 and W2 steps and DataParallel run beside it
+// on the same batches, in the same process, and W2's library step on half a batch too.
 
 #include "bench_support.hpp"
 
@@ -237,6 +237,21 @@ void bm_library_w1(benchmark::State& state, int threads) {
         bm_parallel_train_step(state, net, data, w1_learning_rate, flops, threads);
 }
 
+/// The library's W2 step: Network::train_step on one thread, over the whole batch or over half
+/// of it (the columns one of DataParallel's two shards holds), and DataParallel on two. The half
+/// batch's samples/s against the whole batch's is what the batch split gives up before any
+/// cost of its own: each core's products are half as wide.
+void bm_library_w2(benchmark::State& state, int threads, Eigen::Index batch) {
+    using namespace nabla::bench;
+    const Data data = make_data(w2_sizes, batch, false);
+    W2Net net(w2_sizes, 2);
+    const double flops = train_step_flops(w2_sizes, batch);
+    if (threads == 1)
+        bm_train_step(state, net, data, w2_learning_rate, flops);
+    else
+        bm_parallel_train_step(state, net, data, w2_learning_rate, flops, threads);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -253,6 +268,12 @@ int main(int argc, char** argv) {
         add("W2/rows" + suffix, [t](benchmark::State& state) {
             bm_rows(state, w2_sizes, w2_batch, false, w2_learning_rate, t);
         }, benchmark::kMillisecond);
+        add("W2/library" + suffix, [t](benchmark::State& state) {
+            bm_library_w2(state, t, w2_batch);
+        }, benchmark::kMillisecond);
     }
+    add("W2/library/half-batch/1thread", [](benchmark::State& state) {
+        bm_library_w2(state, 1, w2_batch / 2);
+    }, benchmark::kMillisecond);
     return run_benchmarks(argc, argv, threads);
 }

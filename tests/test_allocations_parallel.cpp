@@ -33,6 +33,11 @@ using Net = nabla::Network<nabla::CrossEntropy, nabla::Dense<float, dynamic, dyn
                            nabla::Dense<float, dynamic, dynamic, nabla::Tanh>,
                            nabla::Dense<float, dynamic, dynamic, nabla::Softmax>>;
 
+/// Element-wise σ on every layer: DataParallel can split it by neurons.
+using RowNet = nabla::Network<nabla::SquaredError,
+                              nabla::Dense<float, dynamic, dynamic, nabla::ReLU>,
+                              nabla::Dense<float, dynamic, dynamic, nabla::Identity>>;
+
 }  // namespace
 
 TEST_CASE("allocations: a thread pool job allocates nothing", "[allocations][threads]") {
@@ -68,6 +73,34 @@ TEST_CASE("allocations: DataParallel steps allocate nothing after the first of e
         for (int k = 0; k < 10; ++k) {
             step(13);  // shards of 7 and 6
             step(8);   // shards of 4 and 4: an epoch's full batch and its tail
+        }
+    });
+    INFO(steady.new_calls << " operator new, " << steady.eigen_mallocs << " Eigen");
+    CHECK(steady.total() == 0);
+    CHECK(nabla_alloc_test::other_asserts == 0);
+}
+
+TEST_CASE("allocations: DataParallel steps split by neurons allocate nothing after the first "
+          "of each size",
+          "[allocations][threads]") {
+    RowNet net({24, 160, 144}, 7);
+    const Eigen::MatrixXf x = random_matrix<Eigen::MatrixXf>(24, 40, 4);
+    const Eigen::MatrixXf y = random_matrix<Eigen::MatrixXf>(144, 40, 5);
+    nabla::DataParallel<RowNet> parallel(2);
+    parallel.set_split(nabla::ParallelSplit::neurons);
+    const auto step = [&](Eigen::Index columns) {
+        parallel.train_step(net, x.leftCols(columns), y.leftCols(columns), 0.01f);
+        CHECK(parallel.last_split() == nabla::ParallelSplit::neurons);
+    };
+    const Counts first = count_allocations([&] {
+        step(40);
+        step(24);
+    });
+    CHECK(first.total() > 0);  // a workspace for each batch size
+    const Counts steady = count_allocations([&] {
+        for (int k = 0; k < 10; ++k) {
+            step(40);
+            step(24);
         }
     });
     INFO(steady.new_calls << " operator new, " << steady.eigen_mallocs << " Eigen");

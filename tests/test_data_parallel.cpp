@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
 #include <vector>
 
 namespace test_data_parallel {  // named for the unity build of nabla_tests
@@ -400,6 +401,163 @@ TEST_CASE("data parallel: a step near overflow is decided by the stored gradient
                        "a gradient is not finite"));
         CHECK(same_parameters(net, before));
     }
+}
+
+namespace {
+
+/// Element-wise σ on every layer: the network the split by neurons takes.
+using RowNet = nabla::Network<nabla::HalfSquaredError,
+                              nabla::Dense<double, dynamic, dynamic, nabla::ReLU>,
+                              nabla::Dense<double, dynamic, dynamic, nabla::Tanh>,
+                              nabla::Dense<double, dynamic, dynamic, nabla::Identity>>;
+
+/// Steps of `start` on one thread and on `threads` split by neurons, over batches of 24 and 11
+/// columns (two sizes, so two workspaces), compared step by step; and a second parallel run,
+/// which must give the first one's parameters bit for bit.
+template <class Net, class Y>
+void check_neuron_steps(const Net& start, const Eigen::MatrixXd& x, const Y& y, int threads) {
+    CAPTURE(threads);
+    const auto batch = [](int step, const auto& m) {
+        return step % 3 == 2 ? m.middleCols(24, 11) : m.leftCols(24);
+    };
+    Net single = start;
+    typename Net::template Workspace<> ws;
+    Net split = start;
+    nabla::DataParallel<Net> parallel(threads);
+    parallel.set_split(nabla::ParallelSplit::neurons);
+    for (int step = 0; step < 6; ++step) {
+        CAPTURE(step);
+        const double expected = single.train_step(batch(step, x), batch(step, y), ws, 0.05);
+        const double cost = parallel.train_step(split, batch(step, x), batch(step, y), 0.05);
+        CHECK(parallel.last_split() == nabla::ParallelSplit::neurons);
+        CHECK(std::abs(cost - expected) <= tolerance * std::max(1.0, std::abs(expected)));
+        single.for_each_layer([&](const auto& layer, auto i) {
+            CAPTURE(static_cast<std::size_t>(i));
+            CHECK(relative_difference(split.layer(i).weights(), layer.weights()) <= tolerance);
+            CHECK(relative_difference(split.layer(i).bias(), layer.bias()) <= tolerance);
+        });
+    }
+    CHECK_FALSE(same_parameters(split, start));  // it did train
+
+    Net again = start;
+    nabla::DataParallel<Net> parallel_again(threads);
+    parallel_again.set_split(nabla::ParallelSplit::neurons);
+    for (int step = 0; step < 6; ++step)
+        parallel_again.train_step(again, batch(step, x), batch(step, y), 0.05);
+    CHECK(same_parameters(again, split));  // bit for bit
+}
+
+}  // namespace
+
+TEST_CASE("data parallel: a step split by neurons follows the single-threaded one",
+          "[threads][train_step]") {
+    // 40 → 70 → 50 → 33 neurons: cut at multiples of 16 rows, unevenly, and at three threads
+    // a part of layer 3 holds no row at all (0, 0, 16, 33).
+    const auto x = random_matrix<Eigen::MatrixXd>(40, 35, 41);
+    const auto y = random_matrix<Eigen::MatrixXd>(33, 35, 42);
+    for (const int threads : {2, 3}) {
+        SECTION("layer types fixed at compile time, " + std::to_string(threads) + " threads") {
+            check_neuron_steps(RowNet({40, 70, 50, 33}, 9), x, y, threads);
+        }
+        SECTION("layers chosen at run time, " + std::to_string(threads) + " threads") {
+            check_neuron_steps(
+                DynamicNet({40, 70, 50, 33}, {nabla::ReLU{}, nabla::Tanh{}, nabla::Identity{}}, 9),
+                x, y, threads);
+        }
+    }
+    SECTION("a fused loss (binary cross-entropy on a sigmoid): δᴸ from the loss") {
+        using Net = nabla::DynamicNetwork<double, nabla::BinaryCrossEntropy>;
+        const Eigen::MatrixXd labels =
+            (random_matrix<Eigen::MatrixXd>(33, 35, 43).array() > 0).cast<double>();
+        check_neuron_steps(Net({40, 70, 33}, {nabla::ReLU{}, nabla::Sigmoid{}}, 9), x, labels, 2);
+    }
+}
+
+TEST_CASE("data parallel: the automatic split takes neurons for wide layers alone",
+          "[threads][train_step]") {
+    const auto x = random_matrix<Eigen::MatrixXd>(64, 64, 44);
+    const auto y = random_matrix<Eigen::MatrixXd>(128, 64, 45);
+    // At two threads each layer gives a thread at least 64 neurons and 2^20 multiply-adds:
+    // 256 · 64 · 64 for the first layer, exactly the threshold.
+    DynamicNet wide({64, 512, 512, 128}, {nabla::ReLU{}, nabla::Tanh{}, nabla::Identity{}}, 10);
+    nabla::DataParallel<DynamicNet> parallel(2);
+    CHECK(parallel.split() == nabla::ParallelSplit::automatic);
+    parallel.train_step(wide, x, y, 0.01);
+    CHECK(parallel.last_split() == nabla::ParallelSplit::neurons);
+    parallel.train_step(wide, x.leftCols(63), y.leftCols(63), 0.01);  // one sample short of it
+    CHECK(parallel.last_split() == nabla::ParallelSplit::samples);
+    parallel.set_split(nabla::ParallelSplit::samples);
+    parallel.train_step(wide, x, y, 0.01);
+    CHECK(parallel.last_split() == nabla::ParallelSplit::samples);
+
+    // A softmax output cannot be cut by rows: the batch is split however wide the layers.
+    StaticNet softmax({64, 512, 512, 128}, 10);
+    const auto labels = one_hot_targets<Eigen::MatrixXd>(128, 64);
+    nabla::DataParallel<StaticNet> softmax_parallel(2);
+    softmax_parallel.train_step(softmax, x, labels, 0.01);
+    CHECK(softmax_parallel.last_split() == nabla::ParallelSplit::samples);
+}
+
+TEST_CASE("data parallel: a split by neurons the network cannot take is a ConfigError",
+          "[threads][errors]") {
+    const auto x = random_matrix<Eigen::MatrixXd>(40, 24, 46);
+    SECTION("a softmax output") {
+        StaticNet net({40, 70, 50, 5}, 11);
+        nabla::DataParallel<StaticNet> parallel(2);
+        parallel.set_split(nabla::ParallelSplit::neurons);
+        const StaticNet before = net;
+        CHECK(contains(message_of<nabla::ConfigError>([&] {
+                           parallel.train_step(net, x, one_hot_targets<Eigen::MatrixXd>(5, 24),
+                                               0.1);
+                       }),
+                       "ParallelSplit::neurons needs every layer to split its neurons between "
+                       "threads, and Dense layer 3 cannot"));
+        CHECK(same_parameters(net, before));
+    }
+    SECTION("a dropout layer") {
+        using Dense = DynamicNet::Layer;
+        DynamicNet net(std::vector<nabla::AnyLayer<double>>{
+            Dense(40, 70, nabla::ReLU{}), nabla::Dropout<double>(70, 0.2),
+            Dense(70, 33, nabla::Identity{})});
+        net.initialize(11);
+        nabla::DataParallel<DynamicNet> parallel(2);
+        parallel.set_split(nabla::ParallelSplit::neurons);
+        CHECK(contains(message_of<nabla::ConfigError>([&] {
+                           parallel.train_step(net, x, random_matrix<Eigen::MatrixXd>(33, 24, 47),
+                                               0.1);
+                       }),
+                       "and Dropout layer 2 cannot"));
+    }
+    SECTION("a product too small to fold") {
+        DynamicNet net({2, 3, 2}, {nabla::Tanh{}, nabla::Identity{}}, 11);
+        nabla::DataParallel<DynamicNet> parallel(2);
+        parallel.set_split(nabla::ParallelSplit::neurons);
+        CHECK(contains(message_of<nabla::ConfigError>([&] {
+                           parallel.train_step(net, x.topRows(2).leftCols(4),
+                                               random_matrix<Eigen::MatrixXd>(2, 4, 48), 0.1);
+                       }),
+                       "layer 1's product is too small for that at 4 samples"));
+    }
+}
+
+TEST_CASE("data parallel: a step split by neurons that is not finite changes nothing",
+          "[threads][train_step][errors]") {
+    DynamicNet net({40, 70, 33}, {nabla::ReLU{}, nabla::Identity{}}, 12);
+    auto x = random_matrix<Eigen::MatrixXd>(40, 24, 49);
+    const auto y = random_matrix<Eigen::MatrixXd>(33, 24, 50);
+    x(3, 5) = std::numeric_limits<double>::infinity();
+    nabla::DataParallel<DynamicNet> parallel(2);
+    parallel.set_split(nabla::ParallelSplit::neurons);
+    const DynamicNet before = net;
+    const std::string message =
+        message_of<nabla::NumericalError>([&] { parallel.train_step(net, x, y, 0.1); });
+    CHECK(contains(message, "DataParallel::train_step: the loss is"));
+    CHECK(contains(message, "the weights are left as they were"));
+    CHECK(same_parameters(net, before));
+    x(3, 5) = 0;  // and the next step runs as usual
+    parallel.train_step(net, x, y, 0.1);
+    CHECK(parallel.last_split() == nabla::ParallelSplit::neurons);
+    CHECK_FALSE(same_parameters(net, before));
 }
 
 }  // namespace test_data_parallel

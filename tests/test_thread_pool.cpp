@@ -109,6 +109,48 @@ TEST_CASE("thread pool: an exception in a part reaches the caller, the pool goes
     CHECK(calls.load() == 3);
 }
 
+TEST_CASE("thread pool: parts that meet at a barrier see each other's writes",
+          "[threads]") {
+    // Each round every part writes its slot, waits, and reads every slot: a part that passed
+    // the barrier early would read a slot of the round before.
+    constexpr int parts = 3;
+    constexpr int rounds = 200;
+    nabla::ThreadPool pool(parts);
+    nabla::detail::PartBarrier barrier(parts);
+    std::vector<std::atomic<int>> slots(parts);
+    std::atomic<int> stale{0};
+    std::atomic<int> refused{0};
+    pool.run([&](int part) {
+        for (int round = 1; round <= rounds; ++round) {
+            slots[std::size_t(part)].store(round, std::memory_order_relaxed);
+            if (!barrier.wait()) refused.fetch_add(1);
+            for (const std::atomic<int>& slot : slots)
+                if (slot.load(std::memory_order_relaxed) != round) stale.fetch_add(1);
+            if (!barrier.wait()) refused.fetch_add(1);  // nobody writes before all have read
+        }
+    });
+    CHECK(stale.load() == 0);
+    CHECK(refused.load() == 0);
+}
+
+TEST_CASE("thread pool: a part that abandons a barrier releases the others", "[threads]") {
+    nabla::ThreadPool pool(3);
+    nabla::detail::PartBarrier barrier(3);
+    std::atomic<int> released{0};
+    const std::string message = message_of<std::runtime_error>([&] {
+        pool.run([&](int part) {
+            if (part == 1) {
+                barrier.abandon();  // as a part does before it throws
+                throw std::runtime_error("part 1 failed");
+            }
+            // Without the abandon these would wait for part 1 for ever.
+            if (!barrier.wait() && !barrier.wait()) released.fetch_add(1);
+        });
+    });
+    CHECK(message == "part 1 failed");
+    CHECK(released.load() == 2);
+}
+
 TEST_CASE("thread pool: fewer than one thread is a ConfigError", "[threads][errors]") {
     const std::string message =
         message_of<nabla::ConfigError>([] { nabla::ThreadPool pool(0); });

@@ -80,6 +80,12 @@ struct ElementWise {
     }
 };
 
+/// True when σ of type A acts on each entry of z alone (A derives from ElementWise): then
+/// a = σ(z) and δ of any rows can be computed apart from the others, as DataParallel's split by
+/// neurons does. Softmax, which mixes the entries of a column, is not.
+template <class A>
+inline constexpr bool is_elementwise_v = std::is_base_of_v<ElementWise<A>, A>;
+
 namespace detail {
 
 /// True when activation type A declares `static constexpr bool rectifier`.

@@ -71,6 +71,7 @@ public:
     virtual ~ActivationModel() = default;
     virtual std::string_view name() const = 0;
     virtual bool rectifier() const = 0;
+    virtual bool elementwise() const = 0;
     virtual std::type_index type() const = 0;
     virtual const Attributes& attributes() const = 0;
     virtual void forward(const Eigen::Ref<const MatrixF>& z, Eigen::Ref<MatrixF> a) const = 0;
@@ -96,6 +97,7 @@ public:
         else
             return false;
     }
+    bool elementwise() const override { return is_elementwise_v<A>; }
     std::type_index type() const override { return typeid(A); }
     const Attributes& attributes() const override { return m_attributes; }
     void forward(const Eigen::Ref<const MatrixF>& z, Eigen::Ref<MatrixF> a) const override {
@@ -244,6 +246,8 @@ public:
     const Attributes& attributes() const { return m_model->attributes(); }
     /// True for an activation that declares itself a rectifier (He initialisation).
     bool rectifier() const { return m_model->rectifier(); }
+    /// True when σ acts on each entry alone (is_elementwise_v of the held type).
+    bool elementwise() const { return m_model->elementwise(); }
     /// Its name and attributes, as a model file keeps them.
     ActivationSpec spec() const { return {std::string(name()), attributes()}; }
     /// Which built-in this is, or ActivationKind::custom.

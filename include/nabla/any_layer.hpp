@@ -143,6 +143,13 @@ public:
     virtual bool folds_parts(Eigen::Index batch) const = 0;
     virtual void descend_part(const In& input, const StateModel<Scalar>& state, Scalar step,
                               int part, int parts) = 0;
+    virtual bool splits_rows() const = 0;
+    virtual void forward_rows(const In& input, StateModel<Scalar>& state, Eigen::Index first,
+                              Eigen::Index count) const = 0;
+    virtual void delta_rows(StateModel<Scalar>& state, Eigen::Index first,
+                            Eigen::Index count) const = 0;
+    virtual void propagate_rows(const StateModel<Scalar>& state, Out da_below, Eigen::Index first,
+                                Eigen::Index count) const = 0;
     virtual void initialize(const ErasedInit<Scalar>& init, std::size_t index, Rng& rng) = 0;
     virtual void set_number(int number) = 0;
 };
@@ -243,6 +250,27 @@ public:
                       int parts) override {
         if constexpr (can_descend_parts_v<L, In>)
             m_layer.descend_part(input, own(state), step, part, parts);
+    }
+    bool splits_rows() const override {
+        if constexpr (can_split_rows_v<L>)
+            return m_layer.splits_rows();
+        else
+            return false;
+    }
+    void forward_rows(const In& input, StateModel<Scalar>& state, Eigen::Index first,
+                      Eigen::Index count) const override {
+        if constexpr (can_split_rows_v<L>)
+            m_layer.forward_rows(input, own(state), first, count);
+    }
+    void delta_rows(StateModel<Scalar>& state, Eigen::Index first,
+                    Eigen::Index count) const override {
+        if constexpr (can_split_rows_v<L>)
+            m_layer.delta_rows(own(state), first, count);
+    }
+    void propagate_rows(const StateModel<Scalar>& state, Out da_below, Eigen::Index first,
+                        Eigen::Index count) const override {
+        if constexpr (can_split_rows_v<L>)
+            m_layer.propagate_rows(own(state), da_below, first, count);
     }
     void initialize(const ErasedInit<Scalar>& init, std::size_t index, Rng& rng) override {
         initialize_layer(m_layer, init, index, rng);
@@ -613,6 +641,25 @@ public:
                       Scalar step, int part, int parts) {
         m_model->descend_part(typename Model::In(input.derived()), *state.erased(), step, part,
                               parts);
+    }
+
+    /// True when the held layer's neurons can be split between threads.
+    bool splits_rows() const { return m_model->splits_rows(); }
+    /// The held layer's forward pass for neurons [first, first + count).
+    template <class Input>
+    void forward_rows(const Eigen::MatrixBase<Input>& input, AnyLayerState<Scalar>& state,
+                      Eigen::Index first, Eigen::Index count) const {
+        m_model->forward_rows(typename Model::In(input.derived()), *state.erased(), first, count);
+    }
+    /// The held layer's error terms for neurons [first, first + count).
+    void delta_rows(AnyLayerState<Scalar>& state, Eigen::Index first, Eigen::Index count) const {
+        m_model->delta_rows(*state.erased(), first, count);
+    }
+    /// The held layer's rows [first, first + count) of ∂C/∂a of the layer below.
+    template <class Below>
+    void propagate_rows(const AnyLayerState<Scalar>& state, Below&& da_below, Eigen::Index first,
+                        Eigen::Index count) const {
+        m_model->propagate_rows(*state.erased(), typename Model::Out(da_below), first, count);
     }
 
 private:

@@ -50,6 +50,16 @@
 //         // in memory: DataParallel's threads each fold every shard's step into their own
 //         // part, for layers where folds_parts() is true (once step_is_finite() has vouched
 //         // for each shard)
+//     bool splits_rows() const;
+//     void forward_rows(const Eigen::MatrixBase<In>& a_prev, State& s, Eigen::Index first,
+//                       Eigen::Index count) const;
+//     void delta_rows(State& s, Eigen::Index first, Eigen::Index count) const;
+//     void propagate_rows(const State& s, Below&& da_below, Eigen::Index first,
+//                         Eigen::Index count) const;
+//         // forward(), the error terms of backward() and propagate() for rows [first,
+//         // first + count) alone (of s.a and s.delta; of da_below), where splits_rows() is
+//         // true: DataParallel's split by neurons gives each thread its rows of every layer,
+//         // and folds the step with descend_part(), so a layer needs both to be split so
 //     template <class Init> void initialize(const Init&, std::size_t index, Rng&);
 //         // fills its parameters as layer `index` of its network (init.hpp)
 //     void write_attributes(Attributes&) const; static L from_spec(const LayerSpec&);
@@ -186,6 +196,12 @@ struct CanDescendParts<L, In,
                           Eigen::Index(1)))>> : std::true_type {};
 
 template <class L, class = void>
+struct CanSplitRows : std::false_type {};
+template <class L>
+struct CanSplitRows<L, std::void_t<decltype(std::declval<const L&>().splits_rows())>>
+    : std::true_type {};
+
+template <class L, class = void>
 struct HasActivationPointer : std::false_type {};
 template <class L>
 struct HasActivationPointer<L, std::void_t<decltype(std::declval<const L&>().activation_if_any())>>
@@ -231,6 +247,11 @@ inline constexpr bool can_descend_v = detail::CanDescend<L, In>::value;
 /// inputs of type In.
 template <class L, class In>
 inline constexpr bool can_descend_parts_v = detail::CanDescendParts<L, In>::value;
+
+/// True when L's neurons can be split between threads (forward_rows(), delta_rows(),
+/// propagate_rows()) for some of its instances: DataParallel then asks each one splits_rows().
+template <class L>
+inline constexpr bool can_split_rows_v = detail::CanSplitRows<L>::value;
 
 namespace detail {
 

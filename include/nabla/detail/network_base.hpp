@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace nabla::detail {
@@ -385,6 +386,90 @@ public:
         });
     }
 
+    /// True when `layer`'s neurons can be split between threads, as row_step_part() does: its
+    /// type has splits_rows() (layer.hpp) and it says so.
+    template <class Layer>
+    static bool layer_splits_rows(const Layer& layer) {
+        if constexpr (can_split_rows_v<Layer>)
+            return layer.splits_rows();
+        else
+            return false;
+    }
+
+    /// Part `part` of `parts` of train_step on the batch x (ws prepared for it, y checked),
+    /// split by neurons: the part computes its rows of every zˡ, aˡ, δˡ and ∂C/∂aˡ⁻¹
+    /// (forward_rows, delta_rows, propagate_rows), and the parts meet at `barrier` after each
+    /// layer; part 0 writes the batch cost into `cost`, and ∂C/∂aᴸ (or a fused loss's δᴸ). With
+    /// every δ known, each part judges every parts-th layer's folded step (folded_bounded) into
+    /// finite[part]; when all are judged finite and so is the cost, each part folds its part of
+    /// every layer's step (descend_part) and true is returned. Otherwise nothing has changed
+    /// and false is returned: the caller takes the step the usual way, which refuses it with
+    /// its message. Every layer must split its rows and fold its step in parts.
+    template <class Workspace, class X, class Y, class Barrier>
+    bool row_step_part(Workspace& ws, const Eigen::MatrixBase<X>& x,
+                       const Eigen::MatrixBase<Y>& y, Scalar learning_rate, int part, int parts,
+                       Barrier& barrier, Scalar& cost, char* finite) {
+        // Rows [cut(n, p), cut(n, p + 1)) of n are part p's: whole cache lines of each column.
+        const auto cut = [&](Eigen::Index n, int p) {
+            return p == parts ? n : n * p / parts / 16 * 16;
+        };
+        bool running = true;
+        derived().for_each_layer([&](const auto& layer, auto i) {
+            if (!running) return;
+            with_input(ws, x, i, [&](const auto& input) {
+                const Eigen::Index first = cut(layer.outputs(), part);
+                forward_rows_of(layer, input, ws.layer(i), first,
+                                cut(layer.outputs(), part + 1) - first);
+            });
+            running = barrier.wait();  // aˡ whole before the layer above reads it
+        });
+        if (!running) return false;
+        using Loss = typename Derived::Loss;
+        const auto last = derived().last_index();
+        if (part == 0) {
+            auto& output = ws.layer(last);
+            cost = this->cost(ws, y);
+            if constexpr (LossTraits<Loss>::fused)
+                Loss::fused_delta(output.a, y, output.delta);  // (1), the loss's own δᴸ
+            else
+                Loss::gradient(output.a, y, output.da);  // ∂C/∂aᴸ, for (1)
+        }
+        if (!barrier.wait()) return false;
+        derived().for_each_layer_reverse([&](const auto& layer, auto i) {
+            if (!running) return;
+            const Eigen::Index first = cut(layer.outputs(), part);
+            if (!(LossTraits<Loss>::fused && i == last))
+                delta_rows_of(layer, ws.layer(i), first, cut(layer.outputs(), part + 1) - first);
+            running = barrier.wait();  // δˡ whole before Wᵀδ reads it
+            if (running && i != derived().first_index()) {
+                // Rows of the layer below: the rows its delta_rows() reads next are this part's.
+                const Eigen::Index below = cut(layer.inputs(), part);
+                propagate_rows_of(layer, ws.layer(i), ws.da_below(i), below,
+                                  cut(layer.inputs(), part + 1) - below);
+            }
+        });
+        if (!running) return false;
+        bool vouched = true;
+        derived().for_each_layer([&](const auto& layer, auto i) {
+            if (std::size_t(i) % std::size_t(parts) != std::size_t(part)) return;
+            with_input(ws, x, i, [&](const auto& input) {
+                vouched = vouched && folded_bounded(layer, input, ws.layer(i), learning_rate);
+            });
+        });
+        finite[part] = char(vouched);
+        if (!barrier.wait() || !std::isfinite(cost)) return false;
+        for (int p = 0; p < parts; ++p)
+            if (!finite[p]) return false;
+        // No part reads W from here on: each folds its columns of every W.
+        const Scalar step = learning_rate / Scalar(ws.batch_size());
+        derived().for_each_layer([&](auto& layer, auto i) {
+            with_input(ws, x, i, [&](const auto& input) {
+                descend_part_of(layer, input, ws.layer(i), step, part, parts);
+            });
+        });
+        return true;
+    }
+
 private:
     const Derived& derived() const { return static_cast<const Derived&>(*this); }
     Derived& derived() { return static_cast<Derived&>(*this); }
@@ -440,6 +525,31 @@ private:
             return layer.template folds_parts<Input>(input.cols());
         else
             return false;
+    }
+
+    // layer.forward_rows(), for count > 0 rows; called only where layer_splits_rows() is true.
+    // These helpers take the layer as a parameter for the reason descend_folded() does.
+    template <class Layer, class Input, class State>
+    static void forward_rows_of(const Layer& layer, const Input& input, State& state,
+                                Eigen::Index first, Eigen::Index count) {
+        if constexpr (can_split_rows_v<Layer>)
+            if (count > 0) layer.forward_rows(input, state, first, count);
+    }
+
+    // layer.delta_rows(), likewise.
+    template <class Layer, class State>
+    static void delta_rows_of(const Layer& layer, State& state, Eigen::Index first,
+                              Eigen::Index count) {
+        if constexpr (can_split_rows_v<Layer>)
+            if (count > 0) layer.delta_rows(state, first, count);
+    }
+
+    // layer.propagate_rows(), likewise.
+    template <class Layer, class State, class Below>
+    static void propagate_rows_of(const Layer& layer, const State& state, Below&& da_below,
+                                  Eigen::Index first, Eigen::Index count) {
+        if constexpr (can_split_rows_v<Layer>)
+            if (count > 0) layer.propagate_rows(state, std::forward<Below>(da_below), first, count);
     }
 
     // Part `part` of `parts` of layer's folded step; called only where folds_parts() is true.

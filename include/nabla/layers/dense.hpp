@@ -277,6 +277,47 @@ public:
         detail::product(da_below, m_weights.transpose(), state.delta);  // Wᵀδ
     }
 
+    /// True when the layer's neurons can be split between threads (forward_rows(), delta_rows(),
+    /// propagate_rows()): σ acts on each entry alone (is_elementwise_v; Softmax does not).
+    bool splits_rows() const {
+        if constexpr (std::is_same_v<Activation, AnyActivation>)
+            return m_activation.elementwise();
+        else
+            return is_elementwise_v<Activation>;
+    }
+
+    /// forward() for neurons [first, first + count) alone: zᵣ = Wᵣ a + bᵣ, aᵣ = σ(zᵣ), the
+    /// rows r of W, b, z and a. DataParallel's split by neurons gives each thread its rows.
+    template <class Input, int Batch>
+    void forward_rows(const Eigen::MatrixBase<Input>& input, State<Batch>& state,
+                      Eigen::Index first, Eigen::Index count) const {
+        auto z = state.z.middleRows(first, count);
+        auto a = state.a.middleRows(first, count);
+        detail::affine(z, m_weights.middleRows(first, count), input,
+                       m_bias.segment(first, count));  // z = W a + b
+        m_activation.forward(z, a);                      // a = σ(z)
+    }
+
+    /// backward()'s δ = ∂C/∂a ⊙ σ'(z), equations (1) and (4), for neurons [first, first + count)
+    /// alone; the gradients are left to descend_part().
+    template <int Batch>
+    void delta_rows(State<Batch>& state, Eigen::Index first, Eigen::Index count) const {
+        const auto z = state.z.middleRows(first, count);
+        const auto a = state.a.middleRows(first, count);
+        const auto da = state.da.middleRows(first, count);
+        auto delta = state.delta.middleRows(first, count);
+        m_activation.backward(z, a, da, delta);
+    }
+
+    /// propagate() for rows [first, first + count) of ∂C/∂aˡ⁻¹ = Wᵀδ alone: neurons of the
+    /// layer below, from the columns of W that multiply them.
+    template <int Batch, class Below>
+    void propagate_rows(const State<Batch>& state, Below&& da_below, Eigen::Index first,
+                        Eigen::Index count) const {
+        detail::product(da_below.middleRows(first, count),
+                        m_weights.middleCols(first, count).transpose(), state.delta);  // Wᵀδ
+    }
+
     /// True when train_step folds this layer's step into W (descend()) for `batch` samples of
     /// type `Input`: a layer whose ∂C/∂W product runs through GEMM. A small layer's ∂C/∂W is a
     /// few entries summed one by one; storing it costs nothing worth saving.

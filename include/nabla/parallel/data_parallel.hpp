@@ -21,8 +21,10 @@
 #include <nabla/detail/finite_step.hpp>
 #include <nabla/detail/format.hpp>
 #include <nabla/detail/option_checks.hpp>
+#include <nabla/detail/small.hpp>
 #include <nabla/error.hpp>
 #include <nabla/io/detail/state_bytes.hpp>
+#include <nabla/layer.hpp>
 #include <nabla/parallel/thread_pool.hpp>
 #include <nabla/parameters.hpp>
 
@@ -37,6 +39,18 @@
 #include <vector>
 
 namespace nabla {
+
+/// How DataParallel::train_step() divides the work of a batch between its threads.
+enum class ParallelSplit {
+    /// By neurons where every layer can be split so and is wide enough for it to pay
+    /// (DataParallel::min_neurons_per_thread, min_multiply_adds_per_thread); by samples otherwise.
+    automatic,
+    /// By samples: each thread runs the whole network on its shard of the batch's columns.
+    samples,
+    /// By neurons: each thread computes its rows of every layer over the whole batch and folds
+    /// its columns of every W; ConfigError for a network whose layers cannot all be split so.
+    neurons,
+};
 
 /// Training steps of `Net` (a Network or DynamicNetwork) with each batch split across threads:
 ///
@@ -53,6 +67,14 @@ namespace nabla {
 /// Memory: a workspace per shard (activations, deltas and a gradient array each), kept for the
 /// last two batch sizes seen (an epoch's full batches and its last, smaller one), so that
 /// training allocates nothing after its first epoch.
+///
+/// train_step() may split a batch by neurons instead (ParallelSplit): every thread then runs the
+/// whole batch through its rows of each layer, zᵣ = Wᵣ a + bᵣ, and meets the others after each
+/// layer, so that each product keeps the batch's full width. On three 1024-wide layers with a
+/// batch of 256 (the W2 workload) that measured faster than shards of half the batch
+/// (docs/performance.md). It needs layers that can split their rows (Dense with an element-wise
+/// σ; layer.hpp) and whose steps fold in parts, and a workspace for the whole batch (again for
+/// the last two batch sizes). The result is the single-threaded step's up to rounding.
 template <class Net>
 class DataParallel {
 public:
@@ -106,8 +128,23 @@ public:
         }
     }
 
+    /// ParallelSplit::automatic splits by neurons only when every layer gives each thread at
+    /// least this many neurons...
+    static constexpr Eigen::Index min_neurons_per_thread = 64;
+    /// ... and at least this many multiply-adds of its product W a per thread: a few
+    /// microseconds of work against the wait at the end of each layer.
+    static constexpr double min_multiply_adds_per_thread = double(1 << 20);
+
     /// The number of threads, the caller's included.
     int threads() const { return m_pool.size(); }
+
+    /// Sets how train_step() divides a batch between the threads (ParallelSplit::automatic at
+    /// first). backward() always splits by samples.
+    void set_split(ParallelSplit split) { m_split = split; }
+    /// How train_step() divides a batch between the threads.
+    ParallelSplit split() const { return m_split; }
+    /// How the last train_step() divided its batch: ParallelSplit::samples or ::neurons.
+    ParallelSplit last_split() const { return m_last_split; }
 
     /// The forward pass and equations (1)–(6) for x (inputs × n) against y (outputs × n), shard
     /// by shard; afterwards gradients() holds every ∂C/∂p, the means over the whole batch, for
@@ -155,6 +192,18 @@ public:
                       Scalar learning_rate, const Where& where) {
         detail::check_positive_option("DataParallel::train_step", "the learning rate",
                                       double(learning_rate));
+        net.check_inputs(x);
+        net.check_targets(y, x.cols());
+        if (by_neurons(net, x.cols())) {
+            if constexpr (detail::reads_memory<X>()) {
+                return neuron_step(net, x, x, y, learning_rate, where);
+            } else {
+                Workspace& ws = neuron_workspace(net, x.cols());
+                ws.input() = x;  // an expression: evaluated once, not once per part
+                return neuron_step(net, ws.input(), x, y, learning_rate, where);
+            }
+        }
+        m_last_split = ParallelSplit::samples;
         // Each shard's forward and backward passes, ∂C/∂W stored only where the step is not
         // folded (set.plan).
         Shards& set = on_shards(net, x, y, [&](Workspace& ws, std::size_t t, const auto& y_t) {
@@ -223,6 +272,104 @@ public:
     Eigen::Index shard_begin(Eigen::Index t) const { return current().begin.at(index(t)); }
 
 private:
+    /// A workspace for the whole batch, for the split by neurons.
+    struct NeuronSet {
+        Workspace ws;
+        Eigen::Index batch = 0;  // the batch size it is prepared for; 0: unused
+        long long last_used = 0;
+    };
+
+    // True when train_step() splits a batch of `batch` columns of `net` by neurons (see
+    // ParallelSplit); throws ConfigError when ParallelSplit::neurons is asked of a network that
+    // cannot be split so.
+    bool by_neurons(const Net& net, Eigen::Index batch) {
+        if (threads() < 2 || m_split == ParallelSplit::samples) return false;
+        std::size_t unsplit = 0;  // the first layer that cannot split, from 1; 0: none
+        bool wide = true;
+        net.for_each_layer([&](const auto& layer, auto i) {
+            const Eigen::Index rows = layer.outputs() / threads();
+            wide = wide && rows >= min_neurons_per_thread &&
+                   double(rows) * double(layer.inputs()) * double(batch) >=
+                       min_multiply_adds_per_thread;
+            if (unsplit == 0 && !Net::layer_splits_rows(layer)) unsplit = std::size_t(i) + 1;
+        });
+        const bool forced = m_split == ParallelSplit::neurons;
+        if (unsplit != 0) {
+            if (!forced) return false;
+            std::string name;
+            net.for_each_layer([&](const auto& layer, auto i) {
+                if (std::size_t(i) + 1 == unsplit) name = layer_name(layer, unsplit);
+            });
+            throw ConfigError(detail::cat(
+                "DataParallel: ParallelSplit::neurons needs every layer to split its neurons "
+                "between threads, and ", name, " cannot (a Dense layer with an element-wise "
+                "activation can; Softmax and Dropout cannot)"));
+        }
+        if (!forced && !wide) return false;
+        // Every layer must also fold its step in parts for the whole batch: not so for a
+        // product too small for GEMM.
+        const Workspace& ws = neuron_workspace(net, batch);
+        m_neuron_plan.assign(std::size_t(net.layer_count()), 1);
+        net.plan_part_folds(ws, m_neuron_plan);
+        for (std::size_t i = 0; i < m_neuron_plan.size(); ++i) {
+            if (m_neuron_plan[i] != 0) continue;
+            if (!forced) return false;
+            throw ConfigError(detail::cat(
+                "DataParallel: ParallelSplit::neurons needs every layer's step folded in parts, "
+                "and layer ", i + 1, "'s product is too small for that at ",
+                detail::samples(batch)));
+        }
+        return true;
+    }
+
+    // The workspace for the split by neurons of `batch` columns of `net`, prepared (it
+    // allocates only for a new batch size or network shape, in place of the one least recently
+    // used).
+    Workspace& neuron_workspace(const Net& net, Eigen::Index batch) {
+        ++m_uses;
+        NeuronSet* pick = nullptr;
+        for (NeuronSet& set : m_neuron_sets)
+            if (set.batch == batch) pick = &set;
+        if (!pick) {
+            pick = m_neuron_sets[0].last_used <= m_neuron_sets[1].last_used ? &m_neuron_sets[0]
+                                                                            : &m_neuron_sets[1];
+            pick->batch = batch;
+        }
+        pick->last_used = m_uses;
+        pick->ws.prepare(net, batch);
+        return pick->ws;
+    }
+
+    // train_step() split by neurons, x read where it lies (`input`: x itself, or x evaluated
+    // into the workspace): each thread its rows of every layer (Net::row_step_part). A step
+    // that is not known finite is taken again the usual way, on one thread, which refuses it
+    // with its usual message.
+    template <class In, class X, class Y, class Where>
+    Scalar neuron_step(Net& net, const Eigen::MatrixBase<In>& input,
+                       const Eigen::MatrixBase<X>& x, const Eigen::MatrixBase<Y>& y,
+                       Scalar learning_rate, const Where& where) {
+        Workspace& ws = neuron_workspace(net, x.cols());
+        ws.set_has_gradients(false);
+        if (m_current) m_current->workspaces.front().set_has_gradients(false);
+        m_last_split = ParallelSplit::neurons;
+        Scalar cost = 0;
+        bool stepped = false;
+        detail::PartBarrier barrier(threads());
+        m_pool.run([&](int part) {
+            try {
+                const bool done = net.row_step_part(ws, input, y, learning_rate, part, threads(),
+                                                    barrier, cost, m_finite.data());
+                if (part == 0) stepped = done;
+            } catch (...) {
+                barrier.abandon();  // the other parts stop at their next wait
+                throw;
+            }
+        });
+        if (stepped) return cost;
+        ws.input() = x;
+        return net.run_train_step(ws, y, learning_rate, where);
+    }
+
     /// Workspaces for the shards of one batch size.
     struct Shards {
         Eigen::Index batch = 0;            // the batch size they are cut for; 0: unused
@@ -431,8 +578,12 @@ private:
     // Per shard of the last pass: Cₜ, max |∂Cₜ/∂p| over its stored gradient, and whether its
     // shares of the folded steps are finite and harmless.
     std::vector<ShardPass> m_passes;
-    std::vector<char> m_finite;    // per part: its range of the summed gradient
+    std::vector<char> m_finite;    // per part: its range of the summed gradient, or its layers
     std::uint64_t m_seed;
+    ParallelSplit m_split = ParallelSplit::automatic;
+    ParallelSplit m_last_split = ParallelSplit::samples;
+    std::array<NeuronSet, 2> m_neuron_sets;  // the last two batch sizes split by neurons
+    std::vector<char> m_neuron_plan;         // per layer: folds in parts (by_neurons)
 };
 
 }  // namespace nabla

@@ -52,6 +52,42 @@ inline void spin_wait(int round) {
         std::this_thread::yield();
 }
 
+/// Where the parts of one ThreadPool job wait for each other between two stages of their work:
+/// wait() returns once every part has called it, so that each stage reads what every part
+/// wrote in the one before. Spins (spin_wait): the stages of a training step are tens of
+/// microseconds to milliseconds apart. A part that fails calls abandon() before it throws, so
+/// that the others are not left waiting for it. Reusable: one object serves a whole job.
+class PartBarrier {
+public:
+    /// A barrier for `parts` parts (ThreadPool::size()).
+    explicit PartBarrier(int parts) : m_parts(parts) {}
+
+    /// Waits until every part has called wait() as often as this one; false once a part has
+    /// abandoned the job, when the caller must stop without writing anything more.
+    bool wait() {
+        const int generation = m_generation.load(std::memory_order_acquire);
+        if (m_arrived.fetch_add(1, std::memory_order_acq_rel) == m_parts - 1) {
+            m_arrived.store(0, std::memory_order_relaxed);
+            m_generation.store(generation + 1, std::memory_order_release);
+        } else {
+            for (int round = 0; m_generation.load(std::memory_order_acquire) == generation &&
+                                !m_abandoned.load(std::memory_order_acquire);
+                 ++round)
+                spin_wait(round);
+        }
+        return !m_abandoned.load(std::memory_order_acquire);
+    }
+
+    /// Releases every part waiting now or later: their wait() returns false.
+    void abandon() { m_abandoned.store(true, std::memory_order_release); }
+
+private:
+    int m_parts;
+    std::atomic<int> m_arrived{0};
+    std::atomic<int> m_generation{0};
+    std::atomic<bool> m_abandoned{false};
+};
+
 }  // namespace detail
 
 /// A fixed set of threads that runs jobs of one part per thread: run(f) calls f(0) on the
@@ -65,7 +101,9 @@ inline void spin_wait(int round) {
 /// back end with threads of its own (oneDNN's OpenMP) does not put more threads on the cores.
 /// Each part runs with the caller's floating-point control (x86 MXCSR: flush-to-zero,
 /// denormals-are-zero, rounding): a FlushDenormals that the caller holds, as fit() does, holds
-/// for every part, and the shards of one batch round alike.
+/// for every part, and the shards of one batch round alike. Parts may wait for each other
+/// (detail::PartBarrier): part 0 runs on the caller and each other part on its own worker, so
+/// every part of a job is running while any waits.
 class ThreadPool {
 public:
     /// How long an idle worker keeps spinning for the next job before it sleeps: longer than the
