@@ -37,6 +37,7 @@ using nabla::bench::fma_chain_flops;
 using nabla::bench::fma_chains;
 using nabla::bench::random_matrix;
 using nabla::bench::set_rates;
+using nabla::bench::split_label;
 using nabla::bench::train_step_flops;
 using nabla::detail::gemm;
 using Matrix = Eigen::MatrixXf;
@@ -241,15 +242,19 @@ void bm_library_w1(benchmark::State& state, int threads) {
 /// of it (the columns one of DataParallel's two shards holds), and DataParallel on two. The half
 /// batch's samples/s against the whole batch's is what the batch split gives up before any
 /// cost of its own: each core's products are half as wide.
-void bm_library_w2(benchmark::State& state, int threads, Eigen::Index batch) {
+void bm_library_w2(benchmark::State& state, int threads, Eigen::Index batch,
+                   nabla::ParallelSplit split = nabla::ParallelSplit::automatic) {
     using namespace nabla::bench;
     const Data data = make_data(w2_sizes, batch, false);
     W2Net net(w2_sizes, 2);
     const double flops = train_step_flops(w2_sizes, batch);
-    if (threads == 1)
+    if (threads == 1) {
         bm_train_step(state, net, data, w2_learning_rate, flops);
-    else
-        bm_parallel_train_step(state, net, data, w2_learning_rate, flops, threads);
+        return;
+    }
+    const nabla::ParallelSplit taken =
+        bm_parallel_train_step(state, net, data, w2_learning_rate, flops, threads, split);
+    state.SetLabel(split_label(taken, threads));
 }
 
 }  // namespace
@@ -272,6 +277,9 @@ int main(int argc, char** argv) {
             bm_library_w2(state, t, w2_batch);
         }, benchmark::kMillisecond);
     }
+    add("W2/library/2threads/samples", [](benchmark::State& state) {
+        bm_library_w2(state, 2, w2_batch, nabla::ParallelSplit::samples);
+    }, benchmark::kMillisecond);
     add("W2/library/half-batch/1thread", [](benchmark::State& state) {
         bm_library_w2(state, 1, w2_batch / 2);
     }, benchmark::kMillisecond);

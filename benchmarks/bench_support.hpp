@@ -417,12 +417,22 @@ void bm_stored_step(benchmark::State& state, Net& net, const Data& data,
     set_rates(state, double(data.batch()), flops);
 }
 
-/// Times DataParallel::train_step (backward on `threads` shards, finiteness check, plain SGD
-/// update) on batch after batch.
+/// "split by neurons across 2 threads": how a DataParallel step divided its batch, for labels.
+inline std::string split_label(ParallelSplit split, int threads) {
+    return std::string(split == ParallelSplit::neurons ? "split by neurons" : "batch split") +
+           " across " + std::to_string(threads) + " threads";
+}
+
+/// Times DataParallel::train_step (the passes on `threads` threads, finiteness check, plain SGD
+/// update) on batch after batch, the batch divided as `split` says; returns how the last step
+/// divided it.
 template <class Net, class Data>
-void bm_parallel_train_step(benchmark::State& state, Net& net, const Data& data,
-                            typename Net::Scalar learning_rate, double flops, int threads) {
+ParallelSplit bm_parallel_train_step(benchmark::State& state, Net& net, const Data& data,
+                                     typename Net::Scalar learning_rate, double flops,
+                                     int threads,
+                                     ParallelSplit split = ParallelSplit::automatic) {
     DataParallel<Net> parallel(threads);
+    parallel.set_split(split);
     Eigen::Index k = 0;
     parallel.train_step(net, data.x(k), data.y(k), learning_rate);
     for (auto _ : state) {
@@ -430,6 +440,7 @@ void bm_parallel_train_step(benchmark::State& state, Net& net, const Data& data,
         k = data.next(k);
     }
     set_rates(state, double(data.batch()), flops);
+    return parallel.last_split();
 }
 
 /// Registers `body` under `name`, timed in wall-clock time (what a user waits for, and right
@@ -522,10 +533,19 @@ void add_parallel_step(const std::string& prefix, MakeNet make_net, GetData data
     add(prefix + "/train_step/threads:" + std::to_string(threads), [=](benchmark::State& state) {
         const auto& d = data();
         Net net = make_net();
-        bm_parallel_train_step(state, net, d, eta, flops, threads);
-        state.SetLabel(d.label() + ", batch split across " + std::to_string(threads) +
-                       " threads");
+        const ParallelSplit split = bm_parallel_train_step(state, net, d, eta, flops, threads);
+        state.SetLabel(d.label() + ", " + split_label(split, threads));
     }, unit);
+    // The batch split alone beside the automatic choice, for a network it may split by neurons.
+    if (Net probe = make_net(); !probe.splits_rows()) return;
+    add(prefix + "/train_step/threads:" + std::to_string(threads) + "/samples",
+        [=](benchmark::State& state) {
+            const auto& d = data();
+            Net net = make_net();
+            const ParallelSplit split = bm_parallel_train_step(state, net, d, eta, flops, threads,
+                                                               ParallelSplit::samples);
+            state.SetLabel(d.label() + ", " + split_label(split, threads));
+        }, unit);
 }
 
 /// Registers, under bench.prefix: forward, backward (forward + backpropagation), the updates

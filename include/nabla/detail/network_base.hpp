@@ -386,6 +386,15 @@ public:
         });
     }
 
+    /// True when every layer's neurons can be split between threads (layer_splits_rows()):
+    /// DataParallel can then split a step by neurons (ParallelSplit).
+    bool splits_rows() const {
+        bool all = true;
+        derived().for_each_layer(
+            [&](const auto& layer, auto) { all = all && layer_splits_rows(layer); });
+        return all;
+    }
+
     /// True when `layer`'s neurons can be split between threads, as row_step_part() does: its
     /// type has splits_rows() (layer.hpp) and it says so.
     template <class Layer>
