@@ -537,7 +537,11 @@ void add_parallel_step(const std::string& prefix, MakeNet make_net, GetData data
         state.SetLabel(d.label() + ", " + split_label(split, threads));
     }, unit);
     // The batch split alone beside the automatic choice, for a network it may split by neurons.
-    if (Net probe = make_net(); !probe.splits_rows()) return;
+    if constexpr (!DataParallel<Net>::can_split_by_neurons) {
+        return;
+    } else {
+        if (Net probe = make_net(); !probe.splits_rows()) return;
+    }
     add(prefix + "/train_step/threads:" + std::to_string(threads) + "/samples",
         [=](benchmark::State& state) {
             const auto& d = data();

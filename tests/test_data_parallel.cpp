@@ -103,9 +103,14 @@ TEST_CASE("data parallel: cost and gradients equal the single-threaded ones", "[
     }
 }
 
+namespace {
+
+using FixedNet = nabla::Network<nabla::SquaredError, nabla::Dense<float, 2, 3, nabla::Sigmoid>,
+                                nabla::Dense<float, 3, 2, nabla::Sigmoid>>;
+
+}  // namespace
+
 TEST_CASE("data parallel: a network of fixed sizes, and float", "[threads]") {
-    using FixedNet = nabla::Network<nabla::SquaredError, nabla::Dense<float, 2, 3, nabla::Sigmoid>,
-                                    nabla::Dense<float, 3, 2, nabla::Sigmoid>>;
     FixedNet net(3);
     using X = Eigen::Matrix<float, 2, dynamic>;
     const X x = random_matrix<X>(2, 9, 1);
@@ -502,10 +507,11 @@ TEST_CASE("data parallel: a split by neurons the network cannot take is a Config
           "[threads][errors]") {
     const auto x = random_matrix<Eigen::MatrixXd>(40, 24, 46);
     SECTION("a softmax output") {
-        StaticNet net({40, 70, 50, 5}, 11);
-        nabla::DataParallel<StaticNet> parallel(2);
+        using Net = nabla::DynamicNetwork<double, nabla::CrossEntropy>;
+        Net net({40, 70, 50, 5}, {nabla::ReLU{}, nabla::Tanh{}, nabla::Softmax{}}, 11);
+        nabla::DataParallel<Net> parallel(2);
         parallel.set_split(nabla::ParallelSplit::neurons);
-        const StaticNet before = net;
+        const Net before = net;
         CHECK(contains(message_of<nabla::ConfigError>([&] {
                            parallel.train_step(net, x, one_hot_targets<Eigen::MatrixXd>(5, 24),
                                                0.1);
@@ -513,6 +519,14 @@ TEST_CASE("data parallel: a split by neurons the network cannot take is a Config
                        "ParallelSplit::neurons needs every layer to split its neurons between "
                        "threads, and Dense layer 3 cannot"));
         CHECK(same_parameters(net, before));
+        StaticNet fixed_softmax({40, 70, 50, 5}, 11);  // the same, its σ fixed at compile time
+        nabla::DataParallel<StaticNet> fixed_parallel(2);
+        fixed_parallel.set_split(nabla::ParallelSplit::neurons);
+        CHECK(contains(message_of<nabla::ConfigError>([&] {
+                           fixed_parallel.train_step(fixed_softmax, x,
+                                                     one_hot_targets<Eigen::MatrixXd>(5, 24), 0.1);
+                       }),
+                       "a layer type of this network cannot (Softmax and Dropout cannot)"));
     }
     SECTION("a dropout layer") {
         using Dense = DynamicNet::Layer;
@@ -527,6 +541,21 @@ TEST_CASE("data parallel: a split by neurons the network cannot take is a Config
                                                0.1);
                        }),
                        "and Dropout layer 2 cannot"));
+    }
+    SECTION("layer types that fix fewer than 128 outputs: no split by neurons compiled") {
+        STATIC_REQUIRE_FALSE(nabla::DataParallel<FixedNet>::can_split_by_neurons);
+        STATIC_REQUIRE_FALSE(nabla::DataParallel<StaticNet>::can_split_by_neurons);  // Softmax
+        STATIC_REQUIRE(nabla::DataParallel<RowNet>::can_split_by_neurons);
+        STATIC_REQUIRE(nabla::DataParallel<DynamicNet>::can_split_by_neurons);  // at run time
+        FixedNet net(3);
+        nabla::DataParallel<FixedNet> parallel(2);
+        parallel.set_split(nabla::ParallelSplit::neurons);
+        using X = Eigen::Matrix<float, 2, dynamic>;
+        CHECK(contains(message_of<nabla::ConfigError>([&] {
+                           parallel.train_step(net, random_matrix<X>(2, 9, 1),
+                                               random_matrix<X>(2, 9, 2, 0, 1), 0.1f);
+                       }),
+                       "fixes fewer than 128 outputs at compile time"));
     }
     SECTION("a product too small to fold") {
         DynamicNet net({2, 3, 2}, {nabla::Tanh{}, nabla::Identity{}}, 11);

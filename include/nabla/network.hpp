@@ -88,6 +88,7 @@ class Network
     using Last = LayerAt<count - 1>;
 
 public:
+    using LayerTypes = std::tuple<Layers...>;    ///< The layer types, from the first.
     using Loss = Loss_;                          ///< The cost C the network is trained against.
     using Scalar = typename First::Scalar;       ///< float or double.
     static constexpr int InputsAtCompileTime = First::InputsAtCompileTime;    ///< or Dynamic.

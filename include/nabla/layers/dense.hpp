@@ -18,6 +18,58 @@
 
 namespace nabla {
 
+namespace detail {
+
+/// A view of run-time size of rows of a column-major matrix (or of one row of any matrix): the
+/// row helpers below take their operands so, and every Dense layer of a scalar type then shares
+/// one instantiation of each product and activation, whatever its compile-time sizes, so that
+/// the split by neurons costs a network little to compile.
+template <class Scalar>
+using Rows = Eigen::Map<Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>, 0,
+                        Eigen::OuterStride<>>;
+/// Rows, read-only.
+template <class Scalar>
+using ConstRows = Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>, 0,
+                             Eigen::OuterStride<>>;
+
+/// `m` (entries in memory, column-major or a single row: a matrix, a map or a block of one) as
+/// Rows, or ConstRows when its entries are read-only.
+template <class M>
+auto rows_view(M&& m) {
+    NABLA_ASSERT(m.rows() <= 1 || m.rowStride() == 1);
+    using Scalar = typename std::decay_t<M>::Scalar;
+    using View = std::conditional_t<
+        std::is_const_v<std::remove_pointer_t<decltype(m.data())>>, ConstRows<Scalar>,
+        Rows<Scalar>>;
+    // A single row's next column is colStride() on: 1 for a row-major row.
+    return View(m.data(), m.rows(), m.cols(), Eigen::OuterStride<>(m.colStride()));
+}
+
+/// z = W a + b and a = σ(z) for the rows that w, b, z and a hold (Dense::forward_rows).
+template <class Activation, class Scalar>
+void forward_rows(const Activation& sigma, const ConstRows<Scalar>& w, const ConstRows<Scalar>& b,
+                  const ConstRows<Scalar>& input, Rows<Scalar> z, Rows<Scalar> a) {
+    affine(z, w, input, b.col(0));  // z = W a + b
+    sigma.forward(z, a);            // a = σ(z)
+}
+
+/// δ = ∂C/∂a ⊙ σ'(z) for the rows that z, a, da and delta hold (Dense::delta_rows).
+template <class Activation, class Scalar>
+void delta_rows(const Activation& sigma, const ConstRows<Scalar>& z, const ConstRows<Scalar>& a,
+                const ConstRows<Scalar>& da, Rows<Scalar> delta) {
+    sigma.backward(z, a, da, delta);  // (1), (4)
+}
+
+/// The rows of ∂C/∂aˡ⁻¹ = Wᵀδ that w_columns (the matching columns of W) give
+/// (Dense::propagate_rows).
+template <class Scalar>
+void propagate_rows(const ConstRows<Scalar>& w_columns, const ConstRows<Scalar>& delta,
+                    Rows<Scalar> da_rows) {
+    product(da_rows, w_columns.transpose(), delta);  // Wᵀδ
+}
+
+}  // namespace detail
+
 /// What a Dense layer computes for one batch, kept in a workspace and readable after each pass:
 /// the library doubles as the executable version of the notes. Columns are samples.
 /// `Inputs`, `Outputs` and `Batch` are compile-time sizes or Eigen::Dynamic.
@@ -288,25 +340,26 @@ public:
 
     /// forward() for neurons [first, first + count) alone: zᵣ = Wᵣ a + bᵣ, aᵣ = σ(zᵣ), the
     /// rows r of W, b, z and a. DataParallel's split by neurons gives each thread its rows.
+    /// `input` is column-major (or a single row).
     template <class Input, int Batch>
     void forward_rows(const Eigen::MatrixBase<Input>& input, State<Batch>& state,
                       Eigen::Index first, Eigen::Index count) const {
-        auto z = state.z.middleRows(first, count);
-        auto a = state.a.middleRows(first, count);
-        detail::affine(z, m_weights.middleRows(first, count), input,
-                       m_bias.segment(first, count));  // z = W a + b
-        m_activation.forward(z, a);                      // a = σ(z)
+        detail::forward_rows(m_activation, detail::rows_view(m_weights.middleRows(first, count)),
+                             detail::rows_view(m_bias.segment(first, count)),
+                             detail::rows_view(input.derived()),
+                             detail::rows_view(state.z.middleRows(first, count)),
+                             detail::rows_view(state.a.middleRows(first, count)));
     }
 
     /// backward()'s δ = ∂C/∂a ⊙ σ'(z), equations (1) and (4), for neurons [first, first + count)
     /// alone; the gradients are left to descend_part().
     template <int Batch>
     void delta_rows(State<Batch>& state, Eigen::Index first, Eigen::Index count) const {
-        const auto z = state.z.middleRows(first, count);
-        const auto a = state.a.middleRows(first, count);
-        const auto da = state.da.middleRows(first, count);
-        auto delta = state.delta.middleRows(first, count);
-        m_activation.backward(z, a, da, delta);
+        const State<Batch>& read = state;
+        detail::delta_rows(m_activation, detail::rows_view(read.z.middleRows(first, count)),
+                           detail::rows_view(read.a.middleRows(first, count)),
+                           detail::rows_view(read.da.middleRows(first, count)),
+                           detail::rows_view(state.delta.middleRows(first, count)));
     }
 
     /// propagate() for rows [first, first + count) of ∂C/∂aˡ⁻¹ = Wᵀδ alone: neurons of the
@@ -314,8 +367,9 @@ public:
     template <int Batch, class Below>
     void propagate_rows(const State<Batch>& state, Below&& da_below, Eigen::Index first,
                         Eigen::Index count) const {
-        detail::product(da_below.middleRows(first, count),
-                        m_weights.middleCols(first, count).transpose(), state.delta);  // Wᵀδ
+        detail::propagate_rows(detail::rows_view(m_weights.middleCols(first, count)),
+                               detail::rows_view(state.delta),
+                               detail::rows_view(da_below.middleRows(first, count)));
     }
 
     /// True when train_step folds this layer's step into W (descend()) for `batch` samples of

@@ -36,9 +36,55 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <tuple>
+#include <type_traits>
 #include <vector>
 
 namespace nabla {
+
+namespace detail {
+
+/// True when layer type L may split its neurons between two or more threads with at least
+/// `least` per thread: it has the row functions (can_split_rows_v), its σ, when its type says,
+/// acts on each entry alone (is_elementwise_v: not Softmax), and its output count is left to run
+/// time or fixed at 2 · least or more.
+template <class L>
+constexpr bool may_split_rows(Eigen::Index least) {
+    if constexpr (!can_split_rows_v<L>) {
+        return false;
+    } else {
+        bool elementwise = true;
+        if constexpr (has_activation_v<L>) {
+            using A = typename L::Activation;
+            elementwise = std::is_same_v<A, AnyActivation> || is_elementwise_v<A>;
+        }
+        return elementwise && (L::OutputsAtCompileTime == Eigen::Dynamic ||
+                               Eigen::Index(L::OutputsAtCompileTime) >= 2 * least);
+    }
+}
+
+/// Whether every layer type of Net may split its neurons (may_split_rows): a Network's layer
+/// types are known at compile time; a DynamicNetwork's only at run time (true).
+template <class Net, class = void>
+struct LayerTypesMaySplitRows {
+    /// As may_split_rows() for each layer type.
+    static constexpr bool at_least(Eigen::Index) { return true; }
+};
+template <class Net>
+struct LayerTypesMaySplitRows<Net, std::void_t<typename Net::LayerTypes>> {
+    /// As may_split_rows() for each layer type.
+    static constexpr bool at_least(Eigen::Index least) {
+        return all(least, static_cast<typename Net::LayerTypes*>(nullptr));
+    }
+
+private:
+    template <class... L>
+    static constexpr bool all(Eigen::Index least, std::tuple<L...>*) {
+        return (may_split_rows<L>(least) && ...);
+    }
+};
+
+}  // namespace detail
 
 /// How DataParallel::train_step() divides the work of a batch between its threads.
 enum class ParallelSplit {
@@ -134,6 +180,13 @@ public:
     /// ... and at least this many multiply-adds of its product W a per thread: a few
     /// microseconds of work against the wait at the end of each layer.
     static constexpr double min_multiply_adds_per_thread = double(1 << 20);
+    /// False for a Network with a layer type that can never be split by neurons: one without
+    /// the row functions (layer.hpp), with a σ that mixes a column's entries (Softmax), or whose
+    /// outputs are fixed at compile time below 2 · min_neurons_per_thread, too few for the
+    /// automatic choice at any thread count. Such a network compiles no split by neurons, which
+    /// saves each file that trains it the time.
+    static constexpr bool can_split_by_neurons =
+        detail::LayerTypesMaySplitRows<Net>::at_least(min_neurons_per_thread);
 
     /// The number of threads, the caller's included.
     int threads() const { return m_pool.size(); }
@@ -143,7 +196,8 @@ public:
     void set_split(ParallelSplit split) { m_split = split; }
     /// How train_step() divides a batch between the threads.
     ParallelSplit split() const { return m_split; }
-    /// How the last train_step() divided its batch: ParallelSplit::samples or ::neurons.
+    /// How the last train_step() divided its batch: ParallelSplit::samples or
+    /// ParallelSplit::neurons.
     ParallelSplit last_split() const { return m_last_split; }
 
     /// The forward pass and equations (1)–(6) for x (inputs × n) against y (outputs × n), shard
@@ -194,14 +248,26 @@ public:
                                       double(learning_rate));
         net.check_inputs(x);
         net.check_targets(y, x.cols());
-        if (by_neurons(net, x.cols())) {
-            if constexpr (detail::reads_memory<X>()) {
-                return neuron_step(net, x, x, y, learning_rate, where);
-            } else {
-                Workspace& ws = neuron_workspace(net, x.cols());
-                ws.input() = x;  // an expression: evaluated once, not once per part
-                return neuron_step(net, ws.input(), x, y, learning_rate, where);
+        if constexpr (can_split_by_neurons) {
+            if (by_neurons(net, x.cols())) {
+                // x is read where it lies when its columns are (detail::rows_view).
+                constexpr bool in_place =
+                    detail::reads_memory<X>() &&
+                    ((int(X::Flags) & Eigen::RowMajorBit) == 0 || int(X::RowsAtCompileTime) == 1);
+                if constexpr (in_place) {
+                    return neuron_step(net, x, x, y, learning_rate, where);
+                } else {
+                    Workspace& ws = neuron_workspace(net, x.cols());
+                    ws.input() = x;  // evaluated once, not once per part
+                    return neuron_step(net, ws.input(), x, y, learning_rate, where);
+                }
             }
+        } else if (m_split == ParallelSplit::neurons && threads() > 1) {
+            throw ConfigError(
+                "DataParallel: ParallelSplit::neurons needs every layer to split its neurons "
+                "between threads, and a layer type of this network cannot (Softmax and Dropout "
+                "cannot), or fixes fewer than " + std::to_string(2 * min_neurons_per_thread) +
+                " outputs at compile time (can_split_by_neurons)");
         }
         m_last_split = ParallelSplit::samples;
         // Each shard's forward and backward passes, ∂C/∂W stored only where the step is not
