@@ -557,6 +557,20 @@ TEST_CASE("data parallel: a split by neurons the network cannot take is a Config
                        }),
                        "fixes fewer than 128 outputs at compile time"));
     }
+    SECTION("rows of a transposed input") {
+        // Dense::forward_rows on its own, as a layer of a user's network might be called.
+        nabla::Dense<double, dynamic, dynamic, nabla::Tanh> layer(4, 3);
+        nabla::Dense<double, dynamic, dynamic, nabla::Tanh>::State<dynamic> state;
+        layer.prepare(state, 5, nullptr);
+        const Eigen::MatrixXd stored = random_matrix<Eigen::MatrixXd>(5, 4, 51);
+        CHECK(contains(message_of<nabla::ShapeError>(
+                           [&] { layer.forward_rows(stored.transpose(), state, 0, 3); }),
+                       "reads column-major matrices, and was given a 4x5 one whose rows lie 5 "
+                       "entries apart"));
+        const Eigen::MatrixXd copied = stored.transpose();  // the same entries, column-major
+        layer.forward_rows(copied, state, 0, 3);
+        CHECK(state.a.allFinite());
+    }
     SECTION("a product too small to fold") {
         DynamicNet net({2, 3, 2}, {nabla::Tanh{}, nabla::Identity{}}, 11);
         nabla::DataParallel<DynamicNet> parallel(2);

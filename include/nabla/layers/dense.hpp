@@ -33,10 +33,15 @@ using ConstRows = Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::
                              Eigen::OuterStride<>>;
 
 /// `m` (entries in memory, column-major or a single row: a matrix, a map or a block of one) as
-/// Rows, or ConstRows when its entries are read-only.
+/// Rows, or ConstRows when its entries are read-only. Throws ShapeError for other entries (a
+/// transposed matrix): a view of run-time layout would read them wrong.
 template <class M>
 auto rows_view(M&& m) {
-    NABLA_ASSERT(m.rows() <= 1 || m.rowStride() == 1);
+    if (m.rows() > 1 && m.rowStride() != 1) {
+        throw ShapeError(cat("the split by neurons reads column-major matrices, and was given a ",
+                             shape(m.rows(), m.cols()), " one whose rows lie ", m.rowStride(),
+                             " entries apart"));
+    }
     using Scalar = typename std::decay_t<M>::Scalar;
     using View = std::conditional_t<
         std::is_const_v<std::remove_pointer_t<decltype(m.data())>>, ConstRows<Scalar>,
