@@ -27,7 +27,6 @@
 #include <benchmark/benchmark.h>
 
 #include <array>
-#include <atomic>
 #include <string>
 #include <vector>
 
@@ -42,28 +41,6 @@ using nabla::bench::train_step_flops;
 using nabla::detail::gemm;
 using Matrix = Eigen::MatrixXf;
 using Vector = Eigen::VectorXf;
-
-/// Two threads meet here: each wait() returns once both have called it. Spins: the waits are a
-/// few microseconds apart.
-class SpinBarrier {
-public:
-    /// Waits for the other thread (returns at once for a single part).
-    void wait(int parts) {
-        if (parts == 1) return;
-        const int generation = m_generation.load(std::memory_order_acquire);
-        if (m_arrived.fetch_add(1, std::memory_order_acq_rel) == parts - 1) {
-            m_arrived.store(0, std::memory_order_relaxed);
-            m_generation.store(generation + 1, std::memory_order_release);
-            return;
-        }
-        for (int round = 0; m_generation.load(std::memory_order_acquire) == generation; ++round)
-            nabla::detail::spin_wait(round);
-    }
-
-private:
-    std::atomic<int> m_arrived{0};
-    std::atomic<int> m_generation{0};
-};
 
 /// Rows [begin, begin + size) of n: part `part` of `parts`.
 struct Rows {
@@ -88,8 +65,9 @@ Data make_data(const std::vector<Eigen::Index>& sizes, Eigen::Index batch, bool 
 /// output, and its plain SGD step, split by rows into `parts` (1 or 2).
 class RowSplitMlp {
 public:
-    RowSplitMlp(const std::vector<Eigen::Index>& sizes, Eigen::Index batch, bool softmax)
-        : m_layers(sizes.size() - 1), m_batch(batch), m_softmax(softmax) {
+    RowSplitMlp(const std::vector<Eigen::Index>& sizes, Eigen::Index batch, bool softmax,
+                int parts)
+        : m_layers(sizes.size() - 1), m_batch(batch), m_softmax(softmax), m_barrier(parts) {
         for (std::size_t l = 0; l < m_layers; ++l) {
             const Eigen::Index m = sizes[l];
             const Eigen::Index n = sizes[l + 1];
@@ -121,7 +99,7 @@ public:
             gemm(a, m_w[l].middleRows(r.begin, r.size), input(l), 1.0f, false);  // z = W a + b
             a.colwise() += m_b[l].segment(r.begin, r.size);
             a = a.cwiseMax(0.0f);  // a = ReLU(z)
-            m_barrier.wait(parts);
+            m_barrier.wait();
         }
         // The output and its δ: softmax whole on each part, else by rows.
         const Eigen::Index outputs = m_w[last].rows();
@@ -141,7 +119,7 @@ public:
             d_out = (a_out - y) * mean;  // δᴸ = (a − y)/n
         } else {
             d_out = (a_out - y.middleRows(out.begin, out.size)) * (2 * mean);  // δᴸ = 2(a − y)/n
-            m_barrier.wait(parts);
+            m_barrier.wait();
         }
         const Matrix& delta_out = m_softmax ? own_delta : s.delta[last];
         // Backward: each part its rows of δˡ⁻¹, then its part of Wˡ once no part reads it.
@@ -152,7 +130,7 @@ public:
             gemm(d, m_w[l].middleCols(below.begin, below.size).transpose(), delta, 1.0f,
                  false);  // (4)
             d = (s.a[l - 1].middleRows(below.begin, below.size).array() > 0).select(d, 0.0f);
-            m_barrier.wait(parts);
+            m_barrier.wait();
             update(l, delta, s.a[l - 1], eta, part, parts);
         }
         update(0, s.delta[0], x, eta, part, parts);
@@ -187,14 +165,14 @@ private:
     std::vector<Vector> m_b;
     std::array<Buffers, 2> m_shared;  // by step parity
     std::array<Matrix, 2> m_own_output, m_own_delta;  // per part: the whole softmax output
-    SpinBarrier m_barrier;
+    nabla::detail::PartBarrier m_barrier;  // the parts meet here after each layer
 };
 
 /// The row-split step of a workload on `threads` (1 or 2) threads of a nabla::ThreadPool.
 void bm_rows(benchmark::State& state, const std::vector<Eigen::Index>& sizes, Eigen::Index batch,
              bool softmax, float eta, int threads) {
     const Data data = make_data(sizes, batch, softmax);
-    RowSplitMlp net(sizes, batch, softmax);
+    RowSplitMlp net(sizes, batch, softmax, threads);
     nabla::ThreadPool pool(threads);
     Eigen::Index k = 0;
     int parity = 0;

@@ -249,17 +249,16 @@ public:
         net.check_inputs(x);
         net.check_targets(y, x.cols());
         if constexpr (can_split_by_neurons) {
-            if (by_neurons(net, x.cols())) {
+            if (Workspace* ws = by_neurons(net, x.cols())) {
                 // x is read where it lies when its columns are (detail::rows_view).
                 constexpr bool in_place =
                     detail::reads_memory<X>() &&
                     ((int(X::Flags) & Eigen::RowMajorBit) == 0 || int(X::RowsAtCompileTime) == 1);
                 if constexpr (in_place) {
-                    return neuron_step(net, x, x, y, learning_rate, where);
+                    return neuron_step(net, *ws, x, x, y, learning_rate, where);
                 } else {
-                    Workspace& ws = neuron_workspace(net, x.cols());
-                    ws.input() = x;  // evaluated once, not once per part
-                    return neuron_step(net, ws.input(), x, y, learning_rate, where);
+                    ws->input() = x;  // evaluated once, not once per part
+                    return neuron_step(net, *ws, ws->input(), x, y, learning_rate, where);
                 }
             }
         } else if (m_split == ParallelSplit::neurons && threads() > 1) {
@@ -345,11 +344,11 @@ private:
         long long last_used = 0;
     };
 
-    // True when train_step() splits a batch of `batch` columns of `net` by neurons (see
-    // ParallelSplit); throws ConfigError when ParallelSplit::neurons is asked of a network that
-    // cannot be split so.
-    bool by_neurons(const Net& net, Eigen::Index batch) {
-        if (threads() < 2 || m_split == ParallelSplit::samples) return false;
+    // The workspace, prepared, when train_step() splits a batch of `batch` columns of `net` by
+    // neurons (see ParallelSplit); null when it splits by samples. Throws ConfigError when
+    // ParallelSplit::neurons is asked of a network that cannot be split so.
+    Workspace* by_neurons(const Net& net, Eigen::Index batch) {
+        if (threads() < 2 || m_split == ParallelSplit::samples) return nullptr;
         std::size_t unsplit = 0;  // the first layer that cannot split, from 1; 0: none
         bool wide = true;
         net.for_each_layer([&](const auto& layer, auto i) {
@@ -361,7 +360,7 @@ private:
         });
         const bool forced = m_split == ParallelSplit::neurons;
         if (unsplit != 0) {
-            if (!forced) return false;
+            if (!forced) return nullptr;
             std::string name;
             net.for_each_layer([&](const auto& layer, auto i) {
                 if (std::size_t(i) + 1 == unsplit) name = layer_name(layer, unsplit);
@@ -371,21 +370,21 @@ private:
                 "between threads, and ", name, " cannot (a Dense layer with an element-wise "
                 "activation can; Softmax and Dropout cannot)"));
         }
-        if (!forced && !wide) return false;
+        if (!forced && !wide) return nullptr;
         // Every layer must also fold its step in parts for the whole batch: not so for a
         // product too small for GEMM.
-        const Workspace& ws = neuron_workspace(net, batch);
+        Workspace& ws = neuron_workspace(net, batch);
         m_neuron_plan.assign(std::size_t(net.layer_count()), 1);
         net.plan_part_folds(ws, m_neuron_plan);
         for (std::size_t i = 0; i < m_neuron_plan.size(); ++i) {
             if (m_neuron_plan[i] != 0) continue;
-            if (!forced) return false;
+            if (!forced) return nullptr;
             throw ConfigError(detail::cat(
                 "DataParallel: ParallelSplit::neurons needs every layer's step folded in parts, "
                 "and layer ", i + 1, "'s product is too small for that at ",
                 detail::samples(batch)));
         }
-        return true;
+        return &ws;
     }
 
     // The workspace for the split by neurons of `batch` columns of `net`, prepared (it
@@ -397,8 +396,7 @@ private:
         for (NeuronSet& set : m_neuron_sets)
             if (set.batch == batch) pick = &set;
         if (!pick) {
-            pick = m_neuron_sets[0].last_used <= m_neuron_sets[1].last_used ? &m_neuron_sets[0]
-                                                                            : &m_neuron_sets[1];
+            pick = &least_recently_used(m_neuron_sets);
             pick->batch = batch;
         }
         pick->last_used = m_uses;
@@ -406,15 +404,14 @@ private:
         return pick->ws;
     }
 
-    // train_step() split by neurons, x read where it lies (`input`: x itself, or x evaluated
-    // into the workspace): each thread its rows of every layer (Net::row_step_part). A step
-    // that is not known finite is taken again the usual way, on one thread, which refuses it
-    // with its usual message.
+    // train_step() split by neurons in `ws` (by_neurons()), x read where it lies (`input`: x
+    // itself, or x evaluated into ws): each thread its rows of every layer
+    // (Net::row_step_part). A step that is not known finite is taken again the usual way, on
+    // one thread, which refuses it with its usual message.
     template <class In, class X, class Y, class Where>
-    Scalar neuron_step(Net& net, const Eigen::MatrixBase<In>& input,
+    Scalar neuron_step(Net& net, Workspace& ws, const Eigen::MatrixBase<In>& input,
                        const Eigen::MatrixBase<X>& x, const Eigen::MatrixBase<Y>& y,
                        Scalar learning_rate, const Where& where) {
-        Workspace& ws = neuron_workspace(net, x.cols());
         ws.set_has_gradients(false);
         if (m_current) m_current->workspaces.front().set_has_gradients(false);
         m_last_split = ParallelSplit::neurons;
@@ -449,6 +446,13 @@ private:
 
     static std::size_t index(Eigen::Index t) { return static_cast<std::size_t>(t); }
 
+    // Of the two sets kept (the last two batch sizes), the one used longer ago: the one a new
+    // batch size replaces.
+    template <class Set>
+    static Set& least_recently_used(std::array<Set, 2>& sets) {
+        return sets[0].last_used <= sets[1].last_used ? sets[0] : sets[1];
+    }
+
     const Shards& current() const {
         if (!m_current) throw ShapeError("DataParallel: no batch has run yet");
         return *m_current;
@@ -469,7 +473,7 @@ private:
         for (Shards& set : m_sets)
             if (fits(net, set, batch)) pick = &set;
         if (!pick) {
-            pick = m_sets[0].last_used <= m_sets[1].last_used ? &m_sets[0] : &m_sets[1];
+            pick = &least_recently_used(m_sets);
             pick->id = pick == &m_sets[0] ? 0 : 1;
             build(net, *pick, batch);
         }
@@ -524,6 +528,8 @@ private:
     template <class X, class Y>
     Shards& shard_passes(const Net& net, const Eigen::MatrixBase<X>& x,
                          const Eigen::MatrixBase<Y>& y) {
+        net.check_inputs(x);
+        net.check_targets(y, x.cols());
         return on_shards(net, x, y, [&](Workspace& ws, std::size_t t, const auto& y_t) {
             m_passes[t] = ShardPass{};  // nothing folded: every gradient stored
             m_passes[t].cost = net.run_backward(ws, y_t);
@@ -531,13 +537,12 @@ private:
         });
     }
 
-    // Checks x and y, picks the shards for x's batch, copies each shard's columns of x into its
-    // workspace and calls pass(workspace, t, its columns of y), each shard on its own thread.
+    // Picks the shards for x's batch (x and y checked by the caller), copies each shard's
+    // columns of x into its workspace and calls pass(workspace, t, its columns of y), each shard
+    // on its own thread.
     template <class X, class Y, class Pass>
     Shards& on_shards(const Net& net, const Eigen::MatrixBase<X>& x,
                       const Eigen::MatrixBase<Y>& y, const Pass& pass) {
-        net.check_inputs(x);
-        net.check_targets(y, x.cols());
         prepare(net, x.cols());
         Shards& set = *m_current;
         m_pool.run([&](int part) {
